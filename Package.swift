@@ -1,0 +1,109 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "porteiro",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "porteiro", targets: ["porteiro"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Pure: the one configuration model, its loader and its validator. No sockets.
+        .target(
+            name: "PorteiroConfig",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        // Pure: path normalization and the compiled host + longest-prefix route table.
+        .target(
+            name: "PorteiroRouting",
+            dependencies: ["PorteiroConfig"],
+            swiftSettings: strict
+        ),
+        // SwiftNIO channel handlers: the per-request data path and the upstream connection pool.
+        .target(
+            name: "PorteiroProxy",
+            dependencies: [
+                "PorteiroConfig",
+                "PorteiroRouting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Listener, lifecycle and signals: wires configuration to the data path.
+        .target(
+            name: "PorteiroServer",
+            dependencies: [
+                "PorteiroConfig",
+                "PorteiroRouting",
+                "PorteiroProxy",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "porteiro",
+            dependencies: [
+                "PorteiroConfig",
+                "PorteiroRouting",
+                "PorteiroServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PorteiroConfigTests",
+            dependencies: ["PorteiroConfig"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PorteiroRoutingTests",
+            dependencies: ["PorteiroRouting", "PorteiroConfig"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PorteiroProxyTests",
+            dependencies: [
+                "PorteiroProxy", "PorteiroRouting", "PorteiroConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PorteiroIntegrationTests",
+            dependencies: [
+                "PorteiroServer", "PorteiroProxy", "PorteiroRouting", "PorteiroConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

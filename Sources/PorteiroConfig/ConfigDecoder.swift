@@ -1,0 +1,96 @@
+internal import Yams
+
+/// Step one of loading: YAML nodes → `GatewayConfig`, checking shapes and types only.
+/// Whether the values make sense together is `ConfigValidator`'s job.
+struct ConfigDecoder {
+    var reader: ConfigReader
+
+    mutating func decode(_ root: ConfigNode) -> GatewayConfig {
+        var config = GatewayConfig()
+        let keys: Set = ["server", "upstream", "logging", "provider", "session", "routes"]
+        guard let entries = reader.mapping(root, keys: keys) else { return config }
+        if let node = entries["server"] { decodeServer(node, into: &config.server) }
+        if let node = entries["upstream"] { decodeUpstream(node, into: &config.upstream) }
+        if let node = entries["logging"] { decodeLogging(node, into: &config.logging) }
+        if let node = entries["provider"] { config.provider = decodeProvider(node) }
+        if let node = entries["session"] { config.session = decodeSession(node) }
+        if let node = entries["routes"], let items = reader.sequence(node) {
+            config.routes = items.compactMap { decodeRoute($0) }
+        } else if entries["routes"] == nil {
+            reader.report(path: "routes", line: nil, "is missing: list at least one route")
+        }
+        return config
+    }
+
+    private mutating func decodeServer(_ node: ConfigNode, into server: inout ServerConfig) {
+        let keys: Set = [
+            "listen", "public_url", "trusted_proxies", "shutdown_grace", "idle_timeout",
+            "max_header_bytes", "max_header_count",
+        ]
+        guard let e = reader.mapping(node, keys: keys) else { return }
+        if let n = e["listen"], let v = reader.string(n) { server.listen = v }
+        if let n = e["public_url"], let v = reader.string(n) { server.publicURL = v }
+        if let n = e["trusted_proxies"], let v = reader.strings(n) { server.trustedProxies = v }
+        if let n = e["shutdown_grace"], let v = reader.duration(n) { server.shutdownGrace = v }
+        if let n = e["idle_timeout"], let v = reader.duration(n) { server.idleTimeout = v }
+        if let n = e["max_header_bytes"], let v = reader.int(n, in: 1_024...1_048_576) { server.maxHeaderBytes = v }
+        if let n = e["max_header_count"], let v = reader.int(n, in: 8...1_000) { server.maxHeaderCount = v }
+    }
+
+    private mutating func decodeUpstream(_ node: ConfigNode, into pool: inout UpstreamPoolConfig) {
+        let keys: Set = ["connect_timeout", "idle_timeout", "max_lifetime", "max_idle_per_upstream"]
+        guard let e = reader.mapping(node, keys: keys) else { return }
+        if let n = e["connect_timeout"], let v = reader.duration(n) { pool.connectTimeout = v }
+        if let n = e["idle_timeout"], let v = reader.duration(n) { pool.idleTimeout = v }
+        if let n = e["max_lifetime"], let v = reader.duration(n) { pool.maxLifetime = v }
+        if let n = e["max_idle_per_upstream"], let v = reader.int(n, in: 0...10_000) { pool.maxIdlePerUpstream = v }
+    }
+
+    private mutating func decodeLogging(_ node: ConfigNode, into logging: inout LoggingConfig) {
+        guard let e = reader.mapping(node, keys: ["level", "access_log"]) else { return }
+        if let n = e["level"], let v = reader.enumeration(n, as: LoggingConfig.Level.self) { logging.level = v }
+        if let n = e["access_log"], let v = reader.bool(n) { logging.accessLog = v }
+    }
+
+    private mutating func decodeProvider(_ node: ConfigNode) -> ProviderConfig? {
+        let keys: Set = ["issuer", "client_id", "client_secret", "client_secret_file", "scopes"]
+        guard let e = reader.mapping(node, keys: keys) else { return nil }
+        let issuer = required(e, "issuer", in: node)
+        let clientID = required(e, "client_id", in: node)
+        let secret = reader.secret(e, key: "client_secret")
+        var provider = ProviderConfig(issuer: issuer ?? "", clientID: clientID ?? "", clientSecret: secret)
+        if let n = e["scopes"], let v = reader.strings(n) { provider.scopes = v }
+        return provider
+    }
+
+    private mutating func decodeSession(_ node: ConfigNode) -> SessionConfig? {
+        let keys: Set = ["cookie_name", "secrets", "secrets_file", "lifetime"]
+        guard let e = reader.mapping(node, keys: keys) else { return nil }
+        var session = SessionConfig(secrets: reader.secretList(e, key: "secrets") ?? [])
+        if let n = e["cookie_name"], let v = reader.string(n) { session.cookieName = v }
+        if let n = e["lifetime"], let v = reader.duration(n) { session.lifetime = v }
+        return session
+    }
+
+    private mutating func decodeRoute(_ node: ConfigNode) -> RouteConfig? {
+        let keys: Set = ["host", "path", "upstream", "auth", "strip_prefix", "preserve_host", "timeout"]
+        guard let e = reader.mapping(node, keys: keys) else { return nil }
+        guard let upstream = required(e, "upstream", in: node) else { return nil }
+        var route = RouteConfig(upstream: upstream)
+        if let n = e["host"], let v = reader.string(n) { route.host = v }
+        if let n = e["path"], let v = reader.string(n) { route.path = v }
+        if let n = e["auth"], let v = reader.enumeration(n, as: RouteConfig.Auth.self) { route.auth = v }
+        if let n = e["strip_prefix"], let v = reader.bool(n) { route.stripPrefix = v }
+        if let n = e["preserve_host"], let v = reader.bool(n) { route.preserveHost = v }
+        if let n = e["timeout"], let v = reader.duration(n) { route.timeout = v }
+        return route
+    }
+
+    private mutating func required(_ entries: [String: ConfigNode], _ key: String, in parent: ConfigNode) -> String? {
+        guard let node = entries[key] else {
+            reader.report(path: parent.child(key), line: parent.line, "is required")
+            return nil
+        }
+        return reader.string(node)
+    }
+}

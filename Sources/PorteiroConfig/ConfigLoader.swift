@@ -1,0 +1,60 @@
+import Foundation
+internal import Yams
+
+/// Loads a configuration file: parse YAML → decode the model → validate, reporting every problem
+/// with its key path and line. The one entry point for `serve`, `check-config` and reloads.
+public struct ConfigLoader: Sendable {
+    public var environment: [String: String]
+    public var readFile: @Sendable (String) throws -> String
+
+    public init(environment: [String: String], readFile: @escaping @Sendable (String) throws -> String) {
+        self.environment = environment
+        self.readFile = readFile
+    }
+
+    /// Reads the process environment and the real file system.
+    public init() {
+        self.init(environment: ProcessInfo.processInfo.environment) { try String(contentsOfFile: $0, encoding: .utf8) }
+    }
+
+    public func load(file path: String) throws(ConfigProblems) -> GatewayConfig {
+        let text: String
+        do {
+            text = try readFile(path)
+        } catch {
+            throw ConfigProblems([ConfigProblem(path: "", line: nil, message: "cannot read \(path): \(error)")])
+        }
+        return try load(yaml: text)
+    }
+
+    public func load(yaml text: String) throws(ConfigProblems) -> GatewayConfig {
+        let root: Node
+        do {
+            guard let node = try compose(yaml: text) else {
+                throw ConfigProblems([ConfigProblem(path: "", line: nil, message: "the file is empty")])
+            }
+            root = node
+        } catch let problems as ConfigProblems {
+            throw problems
+        } catch let error as YamlError {
+            throw ConfigProblems([ConfigLoader.problem(from: error)])
+        } catch {
+            throw ConfigProblems([ConfigProblem(path: "", line: nil, message: "not valid YAML: \(error)")])
+        }
+        var decoder = ConfigDecoder(reader: ConfigReader(environment: environment, readFile: readFile))
+        let config = decoder.decode(ConfigNode(node: root, path: ""))
+        let problems = decoder.reader.problems + ConfigValidator.problems(in: config, lines: decoder.reader.lines)
+        guard problems.isEmpty else { throw ConfigProblems(problems) }
+        return config
+    }
+
+    private static func problem(from error: YamlError) -> ConfigProblem {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
+            return ConfigProblem(path: "", line: mark.line, message: "not valid YAML: \(problem)")
+        default:
+            return ConfigProblem(path: "", line: nil, message: "not valid YAML: \(error)")
+        }
+    }
+}

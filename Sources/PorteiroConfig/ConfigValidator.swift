@@ -1,0 +1,135 @@
+import Foundation
+
+/// Step two of loading: checks that the decoded values make sense, alone and together.
+///
+/// Pure: it reads the model and returns every problem; it builds and changes nothing, so it can run
+/// on a candidate configuration (a reload, `check-config`) without touching the running one.
+public enum ConfigValidator {
+    public static func problems(in config: GatewayConfig, lines: [String: Int] = [:]) -> [ConfigProblem] {
+        var problems: [ConfigProblem] = []
+        func report(_ path: String, _ message: String) {
+            problems.append(ConfigProblem(path: path, line: lines[path], message: message))
+        }
+
+        if case .failure(let reason) = ListenAddress.parse(config.server.listen) {
+            report("server.listen", reason.message)
+        }
+        if let url = config.server.publicURL, PublicURL.parse(url) == nil {
+            report("server.public_url", "\"\(url)\" is not an absolute http(s) URL without path, query or fragment")
+        }
+        for (index, proxy) in config.server.trustedProxies.enumerated() where IPRange(proxy) == nil {
+            report("server.trusted_proxies[\(index)]", "\"\(proxy)\" is not an IP address or CIDR range")
+        }
+        if config.upstream.connectTimeout <= .zero { report("upstream.connect_timeout", "must be longer than 0") }
+
+        var seen: [String: Int] = [:]
+        for (index, route) in config.routes.enumerated() {
+            let path = "routes[\(index)]"
+            if case .failure(let reason) = UpstreamAddress.parse(route.upstream) {
+                report("\(path).upstream", reason.message)
+            }
+            if !route.path.hasPrefix("/") {
+                report("\(path).path", "\"\(route.path)\" must start with /")
+            } else if route.path.contains(where: { $0 == "?" || $0 == "#" || $0 == "%" || $0 == "\\" || $0.isWhitespace }) {
+                report("\(path).path", "\"\(route.path)\" must be a plain path prefix (no ?, #, %, \\ or spaces)")
+            }
+            if let host = route.host, HostPattern(host) == nil {
+                report("\(path).host", "\"\(host)\" is not a host name or *.suffix pattern")
+            }
+            if route.timeout <= .zero { report("\(path).timeout", "must be longer than 0") }
+            let key = "\(route.host?.lowercased() ?? "*") \(route.path)"
+            if let first = seen[key] {
+                report(path, "repeats host and path of routes[\(first)]; only one can ever match")
+            } else {
+                seen[key] = index
+            }
+        }
+
+        let loginRoutes = config.routes.indices.filter { config.routes[$0].auth == .required }
+        if let first = loginRoutes.first {
+            problems += loginProblems(config, firstRoute: first, report: report)
+        } else {
+            if let session = config.session { problems += sessionProblems(session, lines: lines) }
+            if let provider = config.provider { problems += providerProblems(provider, lines: lines) }
+        }
+        return problems
+    }
+
+    private static func loginProblems(
+        _ config: GatewayConfig, firstRoute: Int, report: (String, String) -> Void
+    ) -> [ConfigProblem] {
+        var problems: [ConfigProblem] = []
+        let reason = "is required because routes[\(firstRoute)] has auth: required"
+        if config.server.publicURL == nil { report("server.public_url", reason) }
+        if let provider = config.provider {
+            problems += providerProblems(provider, lines: [:])
+        } else {
+            report("provider", reason)
+        }
+        if let session = config.session {
+            problems += sessionProblems(session, lines: [:])
+        } else {
+            report("session", reason)
+        }
+        return problems
+    }
+
+    static func providerProblems(_ provider: ProviderConfig, lines: [String: Int]) -> [ConfigProblem] {
+        var problems: [ConfigProblem] = []
+        func report(_ path: String, _ message: String) {
+            problems.append(ConfigProblem(path: path, line: lines[path], message: message))
+        }
+        if !provider.issuer.isEmpty, PublicURL.parse(provider.issuer, allowPath: true) == nil {
+            report("provider.issuer", "\"\(provider.issuer)\" is not an absolute http(s) URL")
+        }
+        if !provider.scopes.contains("openid") {
+            report("provider.scopes", "must include openid")
+        }
+        if provider.clientSecret?.isEmpty == true {
+            report("provider.client_secret", "is empty; remove the key for a public client")
+        }
+        return problems
+    }
+
+    static func sessionProblems(_ session: SessionConfig, lines: [String: Int]) -> [ConfigProblem] {
+        var problems: [ConfigProblem] = []
+        func report(_ path: String, _ message: String) {
+            problems.append(ConfigProblem(path: path, line: lines[path], message: message))
+        }
+        let tokenCharacters = Set("!#$%&'*+-.^_`|~abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        if session.cookieName.isEmpty || !session.cookieName.allSatisfy(tokenCharacters.contains) {
+            report("session.cookie_name", "\"\(session.cookieName)\" is not a valid cookie name")
+        }
+        if session.secrets.isEmpty {
+            report("session.secrets", "needs at least one secret (generate one with `porteiro keygen`)")
+        }
+        for (index, secret) in session.secrets.enumerated() where SessionSecret.decode(secret) == nil {
+            report("session.secrets[\(index)]", "is not base64 of at least 32 bytes (generate one with `porteiro keygen`)")
+        }
+        if session.lifetime <= .zero { report("session.lifetime", "must be longer than 0") }
+        return problems
+    }
+}
+
+/// Decodes a configured cookie secret: standard or URL-safe base64 of at least 32 random bytes.
+public enum SessionSecret {
+    public static func decode(_ text: String) -> [UInt8]? {
+        var normalized = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while normalized.count % 4 != 0 { normalized += "=" }
+        guard let data = Data(base64Encoded: normalized), data.count >= 32 else { return nil }
+        return Array(data)
+    }
+}
+
+/// An absolute `http(s)://host[:port]` URL, as `server.public_url` and `provider.issuer` take.
+public struct PublicURL: Sendable, Equatable {
+    public var scheme: UpstreamAddress.Scheme
+    public var authority: String
+    public var path: String
+
+    public static func parse(_ text: String, allowPath: Bool = false) -> PublicURL? {
+        guard case .success(let address) = UpstreamAddress.parse(text) else { return nil }
+        if !allowPath, !address.basePath.isEmpty { return nil }
+        return PublicURL(scheme: address.scheme, authority: address.hostHeader, path: address.basePath)
+    }
+}

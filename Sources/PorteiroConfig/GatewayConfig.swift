@@ -1,0 +1,74 @@
+/// The one configuration model. Every input format (today: YAML) decodes into this, and every
+/// consumer (server, CLI summaries, tests) reads only this — oauth2-proxy's two drifting formats
+/// are the cautionary tale.
+public struct GatewayConfig: Sendable, Equatable {
+    public var server: ServerConfig
+    public var upstream: UpstreamPoolConfig
+    public var logging: LoggingConfig
+    /// Absent while no route needs a login.
+    public var provider: ProviderConfig?
+    /// Absent while no route needs a login.
+    public var session: SessionConfig?
+    public var routes: [RouteConfig]
+
+    public init(
+        server: ServerConfig = .init(),
+        upstream: UpstreamPoolConfig = .init(),
+        logging: LoggingConfig = .init(),
+        provider: ProviderConfig? = nil,
+        session: SessionConfig? = nil,
+        routes: [RouteConfig] = []
+    ) {
+        self.server = server
+        self.upstream = upstream
+        self.logging = logging
+        self.provider = provider
+        self.session = session
+        self.routes = routes
+    }
+}
+
+/// The listener and what Porteiro believes about its clients.
+public struct ServerConfig: Sendable, Equatable {
+    public var listen: String = "127.0.0.1:4180"
+    /// Base for `redirect_uri` and absolute redirects; also decides the cookie `Secure` flag.
+    public var publicURL: String?
+    /// Peers whose `X-Forwarded-For` / `-Proto` / `-Host` are believed and appended to.
+    public var trustedProxies: [String] = []
+    /// How long in-flight requests may run after SIGTERM before connections are closed.
+    public var shutdownGrace: Duration = .seconds(30)
+    /// Longest a keep-alive client connection may sit idle between requests.
+    public var idleTimeout: Duration = .seconds(60)
+    /// Request-head size limit (request line and all headers); larger heads get 431.
+    public var maxHeaderBytes: Int = 32 * 1024
+    /// Header-count limit; more headers get 431.
+    public var maxHeaderCount: Int = 100
+
+    public init() {}
+}
+
+/// How Porteiro keeps connections to upstream apps.
+public struct UpstreamPoolConfig: Sendable, Equatable {
+    public var connectTimeout: Duration = .seconds(5)
+    /// An idle pooled connection is closed after this long; keep it below the upstream's own
+    /// keep-alive timeout so Porteiro never reuses a connection the upstream is closing.
+    public var idleTimeout: Duration = .seconds(30)
+    /// A pooled connection is not reused after this age, so DNS and load-balancer changes take hold.
+    public var maxLifetime: Duration = .seconds(600)
+    /// Idle connections kept per upstream on each event loop.
+    public var maxIdlePerUpstream: Int = 64
+
+    public init() {}
+}
+
+public struct LoggingConfig: Sendable, Equatable {
+    public enum Level: String, Sendable, CaseIterable {
+        case trace, debug, info, notice, warning, error, critical
+    }
+
+    public var level: Level = .info
+    /// One line per request: method, host, path without query, status, bytes, duration, upstream, request id.
+    public var accessLog: Bool = true
+
+    public init() {}
+}

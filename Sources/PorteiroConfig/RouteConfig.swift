@@ -1,0 +1,39 @@
+/// One upstream route: requests whose host and longest path prefix match go to `upstream`.
+public struct RouteConfig: Sendable, Equatable {
+    public enum Auth: String, Sendable, CaseIterable {
+        /// Public: no session needed, identity headers stripped.
+        case none
+        /// A signed-in session is needed.
+        case required
+    }
+
+    /// Exact host (`portal.example.org`) or a wildcard suffix (`*.example.org`); nil = any host.
+    public var host: String?
+    public var path: String
+    public var upstream: String
+    public var auth: Auth
+    /// Remove the route's path prefix before forwarding (`/app/x` → `/x`).
+    public var stripPrefix: Bool
+    /// Forward the client's `Host` (default) instead of the upstream's host:port.
+    public var preserveHost: Bool
+    /// Longest wait for the upstream's response head once the request is sent; then 504.
+    public var timeout: Duration
+
+    public init(
+        host: String? = nil,
+        path: String = "/",
+        upstream: String,
+        auth: Auth = .required,
+        stripPrefix: Bool = false,
+        preserveHost: Bool = true,
+        timeout: Duration = .seconds(30)
+    ) {
+        self.host = host
+        self.path = path
+        self.upstream = upstream
+        self.auth = auth
+        self.stripPrefix = stripPrefix
+        self.preserveHost = preserveHost
+        self.timeout = timeout
+    }
+}

@@ -1,0 +1,100 @@
+/// Where a route sends its requests: `http(s)://host[:port][/base/path]`.
+public struct UpstreamAddress: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public enum Scheme: String, Sendable {
+        case http, https
+    }
+
+    public var scheme: Scheme
+    public var host: String
+    public var port: Int
+    /// Prepended to the forwarded path; empty for none. Never ends with `/`.
+    public var basePath: String
+
+    /// Parses the configured text or says why it cannot, in words fit for a config error.
+    public static func parse(_ text: String) -> Result<UpstreamAddress, InvalidValue> {
+        let schemeEnd = text.range(of: "://")
+        guard let schemeEnd, let scheme = Scheme(rawValue: text[..<schemeEnd.lowerBound].lowercased()) else {
+            return .failure(InvalidValue("\"\(text)\" is not an http(s) URL"))
+        }
+        let rest = text[schemeEnd.upperBound...]
+        let authority = rest.prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
+        let path = rest.dropFirst(authority.count)
+        guard !path.contains("?"), !path.contains("#") else {
+            return .failure(InvalidValue("\"\(text)\" must not carry a query or fragment"))
+        }
+        guard !authority.contains("@") else { return .failure(InvalidValue("\"\(text)\" must not carry credentials")) }
+        guard let (host, port) = splitHostPort(authority, defaultPort: scheme == .https ? 443 : 80) else {
+            return .failure(InvalidValue("\"\(text)\" has no valid host[:port]"))
+        }
+        var base = String(path)
+        while base.hasSuffix("/") { base.removeLast() }
+        return .success(UpstreamAddress(scheme: scheme, host: host, port: port, basePath: base))
+    }
+
+    public var description: String {
+        let defaultPort = scheme == .https ? 443 : 80
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        return "\(scheme.rawValue)://\(hostPart)\(port == defaultPort ? "" : ":\(port)")\(basePath)"
+    }
+
+    /// The `Host` header value that addresses this upstream directly.
+    public var hostHeader: String {
+        let defaultPort = scheme == .https ? 443 : 80
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        return port == defaultPort ? hostPart : "\(hostPart):\(port)"
+    }
+}
+
+/// Splits `host`, `host:port`, `[v6]` or `[v6]:port`; nil when malformed.
+func splitHostPort(_ authority: Substring, defaultPort: Int?) -> (String, Int)? {
+    var host: Substring
+    var portText: Substring?
+    if authority.hasPrefix("[") {
+        guard let close = authority.firstIndex(of: "]") else { return nil }
+        host = authority[authority.index(after: authority.startIndex)..<close]
+        let after = authority[authority.index(after: close)...]
+        if !after.isEmpty {
+            guard after.hasPrefix(":") else { return nil }
+            portText = after.dropFirst()
+        }
+    } else if let colon = authority.lastIndex(of: ":") {
+        host = authority[..<colon]
+        portText = authority[authority.index(after: colon)...]
+        guard !host.contains(":") else { return nil }
+    } else {
+        host = authority
+    }
+    let hostnameCharacters = host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-._:".contains($0)) }
+    guard !host.isEmpty, hostnameCharacters else { return nil }
+    let port: Int
+    if let portText {
+        guard let value = Int(portText), (1...65535).contains(value) else { return nil }
+        port = value
+    } else {
+        guard let defaultPort else { return nil }
+        port = defaultPort
+    }
+    return (String(host), port)
+}
+
+/// `host:port` for `server.listen`.
+public struct ListenAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    public static func parse(_ text: String) -> Result<ListenAddress, InvalidValue> {
+        guard let (host, port) = splitHostPort(Substring(text), defaultPort: nil) else {
+            return .failure(InvalidValue("\"\(text)\" is not host:port (e.g. 127.0.0.1:4180 or [::]:4180)"))
+        }
+        return .success(ListenAddress(host: host, port: port))
+    }
+}
+
+/// The message half of a config problem, produced by pure parsers that do not know the key path.
+public struct InvalidValue: Error, Sendable, Equatable {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+}

@@ -1,0 +1,150 @@
+/// A request target made safe to route on: the router, the policy and the upstream must agree on
+/// which resource a request names, or a crafted path reaches a protected app through a public route
+/// (oauth2-proxy's path-mismatch advisories). So the path Porteiro forwards is the path it routed.
+///
+/// Normalization: percent-encoded unreserved characters are decoded (`%2e` is `.`, RFC 3986 §2.3),
+/// dot segments are removed, repeated slashes merged. Encoded `/`, `\` and NUL, raw backslashes,
+/// control characters and raw non-ASCII bytes are refused, since servers disagree about them.
+public struct RequestTarget: Sendable, Equatable {
+    /// The normalized path that is forwarded upstream (segment `;parameters` kept).
+    public var path: String
+    /// `path` without `;parameters` in any segment: what routing and policy see, because servlet
+    /// containers ignore them (`/admin;x/` is `/admin/` to Tomcat).
+    public var routingPath: String
+    /// The query including its leading `?`, forwarded unchanged; empty when there is none.
+    public var query: String
+    /// The authority of an absolute-form target (`GET http://host/path`), which replaces `Host`.
+    public var authority: String?
+
+    public enum Rejection: Error, Sendable, Equatable {
+        case notOriginForm
+        case forbiddenCharacter
+        case badPercentEncoding
+        case encodedSeparator
+    }
+
+    public static func parse(_ target: String) -> Result<RequestTarget, Rejection> {
+        var rest = Substring(target)
+        var authority: String?
+        for scheme in ["http://", "https://"] where rest.lowercased().hasPrefix(scheme) {
+            rest = rest.dropFirst(scheme.count)
+            let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+            authority = String(rest[..<end])
+            rest = rest[end...]
+            if rest.isEmpty || rest.hasPrefix("?") { rest = "/" + rest }
+        }
+        guard rest.hasPrefix("/") else { return .failure(.notOriginForm) }
+        let queryStart = rest.firstIndex(of: "?") ?? rest.endIndex
+        let rawPath = rest[..<queryStart]
+        let query = String(rest[queryStart...])
+        if query.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: "#") }) {
+            return .failure(.forbiddenCharacter)
+        }
+        return normalize(rawPath.utf8).map { path in
+            RequestTarget(path: path, routingPath: stripParameters(path), query: query, authority: authority)
+        }
+    }
+
+    /// Decodes unreserved escapes, merges slashes and removes dot segments in one pass over bytes.
+    private static func normalize(_ raw: Substring.UTF8View) -> Result<String, Rejection> {
+        if isAlreadyNormal(raw) { return .success(String(Substring(raw))) }
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(raw.count)
+        var index = raw.startIndex
+        while index != raw.endIndex {
+            let byte = raw[index]
+            if byte < 0x20 || byte >= 0x7f || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "#") {
+                return .failure(.forbiddenCharacter)
+            }
+            guard byte == UInt8(ascii: "%") else {
+                decoded.append(byte)
+                index = raw.index(after: index)
+                continue
+            }
+            let high = raw.index(after: index)
+            guard high != raw.endIndex, raw.index(after: high) != raw.endIndex,
+                let value = hexValue(raw[high], raw[raw.index(after: high)])
+            else { return .failure(.badPercentEncoding) }
+            if value == UInt8(ascii: "/") || value == UInt8(ascii: "\\") || value == 0 {
+                return .failure(.encodedSeparator)
+            }
+            if isUnreserved(value) {
+                decoded.append(value)
+            } else {
+                decoded.append(contentsOf: raw[index..<raw.index(high, offsetBy: 2)])
+            }
+            index = raw.index(high, offsetBy: 2)
+        }
+        return .success(removeDotSegments(decoded))
+    }
+
+    private static func isAlreadyNormal(_ raw: Substring.UTF8View) -> Bool {
+        var previous: UInt8 = 0
+        for byte in raw {
+            if byte < 0x20 || byte >= 0x7f || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "\\")
+                || byte == UInt8(ascii: "#")
+            {
+                return false
+            }
+            if previous == UInt8(ascii: "/") && (byte == UInt8(ascii: "/") || byte == UInt8(ascii: ".")) {
+                return false
+            }
+            previous = byte
+        }
+        return true
+    }
+
+    /// RFC 3986 §5.2.4 on segments, with empty segments (from `//`) merged; `..` never climbs
+    /// above the root. A trailing `.` or `..` keeps the trailing slash.
+    private static func removeDotSegments(_ bytes: [UInt8]) -> String {
+        let dot = [UInt8(ascii: ".")], dotDot = [UInt8(ascii: "."), UInt8(ascii: ".")]
+        let segments = bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
+        var output: [ArraySlice<UInt8>] = []
+        for segment in segments {
+            if segment.elementsEqual(dotDot) {
+                _ = output.popLast()
+            } else if !segment.elementsEqual(dot) {
+                output.append(segment)
+            }
+        }
+        let endsInDot = segments.last.map { $0.elementsEqual(dot) || $0.elementsEqual(dotDot) } ?? false
+        var path = "/" + output.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "/")
+        if !output.isEmpty, bytes.last == UInt8(ascii: "/") || endsInDot { path += "/" }
+        return path
+    }
+
+    private static func stripParameters(_ path: String) -> String {
+        guard path.utf8.contains(UInt8(ascii: ";")) else { return path }
+        var result = ""
+        var skipping = false
+        for character in path {
+            if character == ";" { skipping = true } else if character == "/" { skipping = false }
+            if !skipping { result.append(character) }
+        }
+        return result
+    }
+
+    private static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+            UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    private static func hexValue(_ high: UInt8, _ low: UInt8) -> UInt8? {
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        guard let h = nibble(high), let l = nibble(low) else { return nil }
+        return h << 4 | l
+    }
+}

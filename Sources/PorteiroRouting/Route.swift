@@ -1,0 +1,36 @@
+public import PorteiroConfig
+
+/// A route compiled from `RouteConfig`: upstream parsed, host and prefix ready for the table.
+public struct Route: Sendable, Equatable {
+    /// Index in the configuration's `routes` list; names the route in logs and errors.
+    public var index: Int
+    public var host: HostPattern?
+    public var prefix: String
+    public var upstream: UpstreamAddress
+    public var auth: RouteConfig.Auth
+    public var stripPrefix: Bool
+    public var preserveHost: Bool
+    public var timeout: Duration
+
+    public init(index: Int, config: RouteConfig) throws(InvalidValue) {
+        self.index = index
+        self.host = config.host.flatMap(HostPattern.init)
+        self.prefix = config.path
+        self.upstream = try UpstreamAddress.parse(config.upstream).get()
+        self.auth = config.auth
+        self.stripPrefix = config.stripPrefix
+        self.preserveHost = config.preserveHost
+        self.timeout = config.timeout
+    }
+
+    /// The path to send upstream for a request that matched this route.
+    public func upstreamPath(for target: RequestTarget) -> String {
+        var path = target.path
+        if stripPrefix {
+            let remainder = target.path.hasPrefix(prefix)
+                ? target.path.dropFirst(prefix.count) : target.routingPath.dropFirst(prefix.count)
+            path = remainder.hasPrefix("/") ? String(remainder) : "/" + remainder
+        }
+        return upstream.basePath.isEmpty ? path : upstream.basePath + path
+    }
+}

@@ -1,0 +1,72 @@
+public import PorteiroConfig
+
+/// All routes, compiled once at configuration load into per-host prefix tries.
+///
+/// Choosing a route: routes for the exact request host first, then wildcard hosts from the most
+/// specific suffix, then routes without a host; within the first group that has any matching prefix,
+/// the longest prefix wins. Each step is a hash or trie lookup, so 1,000 routes cost what 10 do.
+public struct RouteTable: Sendable {
+    public let routes: [Route]
+    private var exactHosts: [String: PrefixTrie] = [:]
+    private var suffixHosts: [String: PrefixTrie] = [:]
+    private var anyHost = PrefixTrie()
+
+    public init(routes: [Route]) {
+        self.routes = routes
+        for (position, route) in routes.enumerated() {
+            switch route.host {
+            case .exact(let name): exactHosts[name, default: PrefixTrie()].insert(route.prefix, value: position)
+            case .suffix(let suffix): suffixHosts[suffix, default: PrefixTrie()].insert(route.prefix, value: position)
+            case nil: anyHost.insert(route.prefix, value: position)
+            }
+        }
+    }
+
+    /// Compiles validated configuration; a route that still fails to compile is reported, not skipped.
+    public init(config: GatewayConfig) throws(ConfigProblems) {
+        var compiled: [Route] = []
+        var problems: [ConfigProblem] = []
+        for (index, routeConfig) in config.routes.enumerated() {
+            do {
+                compiled.append(try Route(index: index, config: routeConfig))
+            } catch {
+                problems.append(ConfigProblem(path: "routes[\(index)].upstream", line: nil, message: error.message))
+            }
+        }
+        guard problems.isEmpty else { throw ConfigProblems(problems) }
+        self.init(routes: compiled)
+    }
+
+    /// The route for a request, given its `Host` (any case, port allowed) and its routing path.
+    public func route(host: String?, path: String) -> Route? {
+        if let name = host.map(RouteTable.hostName), !name.isEmpty {
+            if let trie = exactHosts[name], let position = trie.longestPrefix(of: path) {
+                return routes[position]
+            }
+            if !suffixHosts.isEmpty {
+                var rest = Substring(name)
+                while let dot = rest.dropFirst().firstIndex(of: ".") {
+                    rest = rest[dot...]
+                    if let trie = suffixHosts[String(rest)], let position = trie.longestPrefix(of: path) {
+                        return routes[position]
+                    }
+                    rest = rest.dropFirst()
+                }
+            }
+        }
+        return anyHost.longestPrefix(of: path).map { routes[$0] }
+    }
+
+    /// `Portal.Example.org:8443` → `portal.example.org`; `[::1]:80` → `::1`.
+    static func hostName(_ header: String) -> String {
+        var name = Substring(header)
+        if name.hasPrefix("["), let close = name.firstIndex(of: "]") {
+            name = name[name.index(after: name.startIndex)..<close]
+        } else if let colon = name.lastIndex(of: ":") {
+            name = name[..<colon]
+        }
+        if name.hasSuffix(".") { name = name.dropLast() }
+        return name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") })
+            ? name.lowercased() : String(name)
+    }
+}
