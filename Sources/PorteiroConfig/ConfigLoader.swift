@@ -43,7 +43,14 @@ public struct ConfigLoader: Sendable {
         }
         var decoder = ConfigDecoder(reader: ConfigReader(environment: environment, readFile: readFile))
         let config = decoder.decode(ConfigNode(node: root, path: ""))
-        let problems = decoder.reader.problems + ConfigValidator.problems(in: config, lines: decoder.reader.lines)
+        let unreadable = decoder.reader.problems
+        // A value the decoder could not read is reported once, not again as "missing" or "invalid".
+        let derived = ConfigValidator.problems(in: config, lines: decoder.reader.lines).filter { problem in
+            !unreadable.contains { $0.path.hasPrefix(problem.path) || problem.path.hasPrefix($0.path) }
+        }
+        let problems = (unreadable + derived).enumerated()
+            .sorted { ($0.element.line ?? .max, $0.offset) < ($1.element.line ?? .max, $1.offset) }
+            .map(\.element)
         guard problems.isEmpty else { throw ConfigProblems(problems) }
         return config
     }

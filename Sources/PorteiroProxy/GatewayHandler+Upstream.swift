@@ -1,0 +1,194 @@
+import NIOCore
+import NIOHTTP1
+
+/// The upstream half of `GatewayHandler`: leasing a connection, streaming the request to it, and
+/// streaming its response back.
+extension GatewayHandler: UpstreamResponseReceiver {
+    var clientIsWritable: Bool { context?.channel.isWritable ?? false }
+
+    /// Sends a request part upstream, or keeps it until the connection is there.
+    func forward(_ part: HTTPClientRequestPart) {
+        switch state {
+        case .connecting:
+            exchange?.buffered.append(part)
+        case .proxying:
+            connection?.handler.write(part)
+            upstreamNeedsFlush = true
+        case .idle, .answering, .tunnelling, .closed:
+            break
+        }
+    }
+
+    func connectUpstream(fresh: Bool) {
+        guard let exchange else { return }
+        state = .connecting
+        pool.lease(exchange.route.upstream, fresh: fresh) { [weak self] result in
+            self?.leased(result)
+        }
+    }
+
+    private func leased(_ result: Result<UpstreamConnection, any Error>) {
+        guard case .connecting = state, let context, let exchange else {
+            // The client left while we connected; the fresh connection can serve someone else.
+            if case .success(let connection) = result { pool.release(connection, reusable: true) }
+            return
+        }
+        switch result {
+        case .failure(let error):
+            if case ChannelError.connectTimeout = error {
+                respondWithError(.gatewayTimeout, "The application did not accept the connection in time.", cause: error)
+            } else {
+                respondWithError(.badGateway, "The application is not reachable.", cause: error)
+            }
+        case .success(let connection):
+            self.connection = connection
+            connection.handler.receiver = self
+            state = .proxying
+            connection.handler.write(.head(exchange.upstreamHead))
+            exchange.buffered.forEach(connection.handler.write)
+            self.exchange?.buffered = []
+            connection.handler.flush()
+            if exchange.requestComplete { armResponseTimeout() }
+            if readPending, connection.channel.isWritable {
+                readPending = false
+                context.read()
+            }
+        }
+    }
+
+    func upstreamReceived(_ part: HTTPClientResponsePart) {
+        guard case .proxying = state, let context, exchange != nil else { return }
+        switch part {
+        case .head(let head):
+            exchange!.timeout?.cancel()
+            exchange!.responseHeadReceived = true
+            exchange!.status = head.status.code
+            exchange!.upstreamKeepAlive = head.isKeepAlive
+            if head.status == .switchingProtocols, exchange!.isUpgrade {
+                return beginTunnel(head, context: context)
+            }
+            let clientHead = settings.rewriter.clientResponse(
+                head, clientKeepAlive: exchange!.clientKeepAlive && exchange!.requestComplete,
+                requestID: exchange!.requestID)
+            context.write(wrapOutboundOut(.head(clientHead)), promise: nil)
+        case .body(let buffer):
+            exchange!.responseBytes += buffer.readableBytes
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        case .end(let trailers):
+            exchange!.responseComplete = true
+            // Flushed here, not at read-complete: an `.end` decoded at the upstream's EOF
+            // (HTTP/1.0, close-delimited bodies) is followed by no read-complete.
+            let keepAlive = exchange!.clientKeepAlive && exchange!.requestComplete
+            let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
+            completeExchange(keepAlive: keepAlive, lastWrite: written, context: context)
+        }
+    }
+
+    func upstreamReadComplete() {
+        context?.flush()
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        guard isWritable, readPending, let context else { return }
+        readPending = false
+        context.read()
+    }
+
+    func upstreamClosed() {
+        guard case .proxying = state, var exchange, let connection, let context else { return }
+        self.connection = nil
+        exchange.timeout?.cancel()
+        exchange.timeout = nil
+        if exchange.canRetry(onReused: connection.isReused) {
+            exchange.retried = true
+            exchange.buffered = exchange.requestComplete ? [.end(nil)] : []
+            self.exchange = exchange
+            return connectUpstream(fresh: true)
+        }
+        self.exchange = exchange
+        if !exchange.responseHeadReceived {
+            respondWithError(.badGateway, "The application closed the connection without answering.", cause: nil)
+        } else {
+            // Cut mid-body: closing tells the client the response is incomplete.
+            logger.warning("upstream closed mid-response", metadata: ["request_id": "\(exchange.requestID)"])
+            state = .closed
+            context.close(promise: nil)
+        }
+    }
+
+    private func completeExchange(keepAlive: Bool, lastWrite: EventLoopFuture<Void>, context: ChannelHandlerContext) {
+        guard let exchange, let connection else { return }
+        self.connection = nil
+        pool.release(connection, reusable: exchange.upstreamKeepAlive && exchange.requestComplete)
+        if settings.accessLog {
+            exchange.log.write(
+                to: logger, status: exchange.status, bytes: exchange.responseBytes,
+                upstream: exchange.route.upstream.description, requestID: exchange.requestID)
+        }
+        finishClientSide(keepAlive: keepAlive, lastWrite: lastWrite, context: context)
+    }
+
+    /// An error page in place of the upstream's response, which never started.
+    func respondWithError(_ status: HTTPResponseStatus, _ message: String, cause: (any Error)?) {
+        guard let context, let exchange else { return }
+        logger.error(
+            "upstream failed",
+            metadata: [
+                "request_id": "\(exchange.requestID)", "status": "\(status.code)",
+                "upstream": "\(exchange.route.upstream)", "error": "\(cause.map { "\($0)" } ?? "closed")",
+            ])
+        let page = LocalResponse.error(status, message: message, requestID: exchange.requestID, wantsJSON: exchange.wantsJSON)
+        state = .answering(page, exchange.log, requestID: exchange.requestID, keepAlive: false)
+        writeLocal(page, log: exchange.log, requestID: exchange.requestID,
+                   keepAlive: exchange.clientKeepAlive && exchange.requestComplete, context: context)
+    }
+
+    func armResponseTimeout() {
+        guard let context, let exchange, !exchange.responseHeadReceived, exchange.timeout == nil else { return }
+        self.exchange?.timeout = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(exchange.route.timeout)) {
+            [weak self] in
+            self?.responseTimedOut()
+        }
+    }
+
+    private func responseTimedOut() {
+        guard case .proxying = state, let exchange, !exchange.responseHeadReceived, let connection else { return }
+        self.connection = nil
+        connection.handler.receiver = nil
+        connection.channel.close(promise: nil)
+        respondWithError(.gatewayTimeout, "The application did not answer in time.", cause: nil)
+    }
+
+    /// The client went away or the connection failed: drop the upstream side too.
+    func abandonExchange() {
+        exchange?.timeout?.cancel()
+        exchange = nil
+        guard let connection else { return }
+        self.connection = nil
+        connection.handler.receiver = nil
+        connection.channel.close(promise: nil)
+    }
+
+    /// `101 Switching Protocols`: pass it on, then join both sockets byte for byte.
+    private func beginTunnel(_ head: HTTPResponseHead, context: ChannelHandlerContext) {
+        guard let exchange, let connection else { return }
+        state = .tunnelling
+        self.connection = nil
+        connection.handler.receiver = nil
+        if settings.accessLog {
+            exchange.log.write(to: logger, status: 101, bytes: 0, upstream: exchange.route.upstream.description, requestID: exchange.requestID)
+        }
+        let clientHead = settings.rewriter.clientResponse(head, clientKeepAlive: true, requestID: exchange.requestID)
+        let client = context.channel
+        let upstream = connection.channel
+        context.writeAndFlush(wrapOutboundOut(.head(clientHead))).assumeIsolated().whenComplete { result in
+            do {
+                try result.get()
+                try TunnelHandler.join(client: client, upstream: upstream)
+            } catch {
+                client.close(promise: nil)
+                upstream.close(promise: nil)
+            }
+        }
+    }
+}

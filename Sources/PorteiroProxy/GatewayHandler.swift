@@ -1,0 +1,263 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import PorteiroRouting
+
+/// The per-connection handler of the client side: decides each request (local answer, refusal or
+/// proxy), then streams it to a pooled upstream connection on the same event loop and streams the
+/// response back, with backpressure both ways and no task or thread hop.
+final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    enum State {
+        /// Between requests; the idle timer runs. → `.answering`, `.connecting`, `.closed`.
+        case idle
+        /// A local answer waits for the request's `.end` (a body-less request; a request with a
+        /// body is answered at once and the connection closed). → `.idle`, `.closed`.
+        case answering(LocalResponse, AccessLogEntry, requestID: String, keepAlive: Bool)
+        /// An upstream connection is being leased; client reads are held. → `.proxying`, `.closed`.
+        case connecting
+        /// Parts flow both ways. → `.idle`, `.connecting` (retry), `.tunnelling`, `.closed`.
+        case proxying
+        /// After `101 Switching Protocols` this handler is leaving the pipeline.
+        case tunnelling
+        case closed
+    }
+
+    let settings: GatewaySettings
+    let pool: UpstreamConnectionPool
+    let logger: Logger
+    let readiness: Readiness
+    var state = State.idle
+    var exchange: ProxyExchange?
+    var connection: UpstreamConnection?
+    var context: ChannelHandlerContext?
+    var peer = HeaderRewriter.Peer(address: "unknown", isTrusted: false, isTLS: false)
+    /// A `read` held back while no upstream can take the bytes.
+    var readPending = false
+    var upstreamNeedsFlush = false
+    var idleTimer: Scheduled<Void>?
+
+    init(settings: GatewaySettings, pool: UpstreamConnectionPool, readiness: Readiness, logger: Logger) {
+        self.settings = settings
+        self.pool = pool
+        self.readiness = readiness
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { connectionBecameActive(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        connectionBecameActive(context)
+        context.fireChannelActive()
+    }
+
+    private func connectionBecameActive(_ context: ChannelHandlerContext) {
+        let address = context.channel.remoteAddress
+        let bytes = address?.rawIPBytes ?? []
+        peer.address = address?.ipAddress ?? "unknown"
+        peer.isTrusted = settings.trustedProxies.contains { $0.contains(bytes) }
+        armIdleTimer()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            idleTimer?.cancel()
+            receivedHead(head, context: context)
+        case .body(let buffer):
+            forward(.body(.byteBuffer(buffer)))
+        case .end(let trailers):
+            exchange?.requestComplete = true
+            forward(.end(trailers))
+            if case .answering(let response, let log, let requestID, let keepAlive) = state {
+                writeLocal(response, log: log, requestID: requestID, keepAlive: keepAlive, context: context)
+            } else if case .proxying = state {
+                armResponseTimeout()
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if upstreamNeedsFlush {
+            upstreamNeedsFlush = false
+            connection?.handler.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func read(context: ChannelHandlerContext) {
+        switch state {
+        case .connecting:
+            readPending = true
+        case .proxying where connection?.channel.isWritable == false:
+            readPending = true
+        default:
+            context.read()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { connection?.handler.resumeReading() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        abandonExchange()
+        state = .closed
+        idleTimer?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parserError = error as? HTTPParserError, case .idle = state {
+            let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+            let requestID = RequestID.make()
+            let page = LocalResponse.error(status, message: "The request could not be read.", requestID: requestID, wantsJSON: false)
+            logger.notice("rejected unreadable request", metadata: ["request_id": "\(requestID)", "status": "\(status.code)"])
+            let channel = context.channel
+            writeResponse(page, keepAlive: false, context: context).assumeIsolated().whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        } else {
+            context.close(promise: nil)
+        }
+        abandonExchange()
+        state = .closed
+    }
+
+    // MARK: Deciding a request
+
+    private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let requestID = RequestID.make()
+        let log = AccessLogEntry(
+            method: head.method.rawValue, host: head.headers.first(name: "host") ?? "-",
+            path: String(head.uri.prefix(while: { $0 != "?" })), start: .now())
+        let wantsJSON = LocalResponse.prefersJSON(head.headers)
+        func refuse(_ status: HTTPResponseStatus, _ message: String, headers: HTTPHeaders = [:]) {
+            let page = LocalResponse.error(status, message: message, requestID: requestID, wantsJSON: wantsJSON, extraHeaders: headers)
+            answer(page, head: head, log: log, requestID: requestID, context: context)
+        }
+
+        if let (status, message) = RequestFraming.problem(in: head) {
+            return refuse(status, message)
+        }
+        guard case .success(let target) = RequestTarget.parse(head.uri) else {
+            return refuse(.badRequest, "The request path is not acceptable.")
+        }
+        if let health = HealthEndpoint(path: target.routingPath) {
+            let response = health.response(isReady: readiness.isReady)
+            return answer(response, head: head, log: log, requestID: requestID, context: context)
+        }
+        let host = target.authority ?? head.headers.first(name: "host")
+        guard let route = settings.routes.route(host: host, path: target.routingPath) else {
+            return refuse(.notFound, "No application is configured at this address.")
+        }
+        if route.auth == .required {
+            return refuse(.unauthorized, "Sign-in is required.", headers: ["WWW-Authenticate": #"Bearer realm="porteiro""#])
+        }
+        let isUpgrade = head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
+            && head.headers.contains(name: "upgrade")
+        let upstreamHead = settings.rewriter.upstreamRequest(
+            head, route: route, target: target, peer: peer, requestID: requestID, isUpgrade: isUpgrade)
+        if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+        }
+        exchange = ProxyExchange(
+            requestID: requestID, route: route, upstreamHead: upstreamHead, clientHead: head,
+            isUpgrade: isUpgrade, log: log)
+        connectUpstream(fresh: false)
+    }
+
+    /// Answers locally: at once when a body may follow (then the connection closes, so an unread
+    /// body never becomes the next request), else when the request's `.end` arrives.
+    private func answer(
+        _ response: LocalResponse, head: HTTPRequestHead, log: AccessLogEntry, requestID: String,
+        context: ChannelHandlerContext
+    ) {
+        if RequestFraming.hasBody(head.headers) {
+            writeLocal(response, log: log, requestID: requestID, keepAlive: false, context: context)
+        } else {
+            state = .answering(response, log, requestID: requestID, keepAlive: head.isKeepAlive)
+        }
+    }
+
+    func writeLocal(
+        _ response: LocalResponse, log: AccessLogEntry, requestID: String, keepAlive: Bool,
+        context: ChannelHandlerContext
+    ) {
+        let written = writeResponse(response, keepAlive: keepAlive, context: context)
+        if settings.accessLog {
+            log.write(to: logger, status: response.status.code, bytes: response.body.utf8.count, upstream: nil, requestID: requestID)
+        }
+        finishClientSide(keepAlive: keepAlive, lastWrite: written, context: context)
+    }
+
+    @discardableResult
+    func writeResponse(_ response: LocalResponse, keepAlive: Bool, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        var headers = response.headers
+        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.utf8.count))
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        let buffer = context.channel.allocator.buffer(string: response.body)
+        let head = HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        return context.writeAndFlush(wrapOutboundOut(.end(nil)))
+    }
+
+    /// After a response: wait for the next request, or close once `lastWrite` is on the wire
+    /// (closing earlier would discard what is still queued).
+    func finishClientSide(keepAlive: Bool, lastWrite: EventLoopFuture<Void>?, context: ChannelHandlerContext) {
+        exchange = nil
+        guard keepAlive else {
+            state = .closed
+            let channel = context.channel
+            if let lastWrite {
+                lastWrite.assumeIsolated().whenComplete { _ in channel.close(promise: nil) }
+            } else {
+                channel.close(promise: nil)
+            }
+            return
+        }
+        state = .idle
+        armIdleTimer()
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    private func armIdleTimer() {
+        idleTimer?.cancel()
+        guard let context else { return }
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(settings.idleTimeout)) { [weak self] in
+            guard let self, case .idle = self.state else { return }
+            self.state = .closed
+            self.context?.close(promise: nil)
+        }
+    }
+}
+
+extension SocketAddress {
+    /// The address bytes (4 or 16), for matching against `trusted_proxies`.
+    var rawIPBytes: [UInt8] {
+        switch self {
+        case .v4(let address):
+            return withUnsafeBytes(of: address.address.sin_addr) { Array($0) }
+        case .v6(let address):
+            return withUnsafeBytes(of: address.address.sin6_addr) { Array($0) }
+        case .unixDomainSocket:
+            return []
+        }
+    }
+}

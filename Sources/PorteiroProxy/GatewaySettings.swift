@@ -1,0 +1,22 @@
+public import PorteiroConfig
+public import PorteiroRouting
+
+/// What every client connection needs to decide a request, derived once from the configuration:
+/// compiled routes, parsed trusted-proxy ranges, limits. Immutable and shared by all event loops.
+public struct GatewaySettings: Sendable {
+    public var routes: RouteTable
+    public var trustedProxies: [IPRange]
+    public var rewriter: HeaderRewriter
+    public var maxHeaderCount: Int
+    public var idleTimeout: Duration
+    public var accessLog: Bool
+
+    public init(config: GatewayConfig) throws(ConfigProblems) {
+        self.routes = try RouteTable(config: config)
+        self.trustedProxies = config.server.trustedProxies.compactMap(IPRange.init)
+        self.rewriter = HeaderRewriter(cookiePrefix: config.session?.cookieName)
+        self.maxHeaderCount = config.server.maxHeaderCount
+        self.idleTimeout = config.server.idleTimeout
+        self.accessLog = config.logging.accessLog
+    }
+}

@@ -1,0 +1,88 @@
+import NIOCore
+import NIOHTTP1
+import PorteiroRouting
+
+/// One request/response pair being proxied, from the client's head to both `.end`s.
+struct ProxyExchange {
+    let requestID: String
+    let route: Route
+    /// Kept so a request can be sent again on a fresh connection (see `canRetry`).
+    let upstreamHead: HTTPRequestHead
+    let clientKeepAlive: Bool
+    let isUpgrade: Bool
+    let wantsJSON: Bool
+    let log: AccessLogEntry
+
+    /// Parts that arrived while the upstream connection was being opened.
+    var buffered: [HTTPClientRequestPart] = []
+    var requestComplete = false
+    var requestHasBody: Bool
+    var responseHeadReceived = false
+    var responseComplete = false
+    var upstreamKeepAlive = true
+    var status: UInt = 0
+    var responseBytes = 0
+    var retried = false
+    var timeout: Scheduled<Void>?
+
+    init(
+        requestID: String, route: Route, upstreamHead: HTTPRequestHead, clientHead: HTTPRequestHead,
+        isUpgrade: Bool, log: AccessLogEntry
+    ) {
+        self.requestID = requestID
+        self.route = route
+        self.upstreamHead = upstreamHead
+        self.clientKeepAlive = clientHead.isKeepAlive
+        self.isUpgrade = isUpgrade
+        self.wantsJSON = LocalResponse.prefersJSON(clientHead.headers)
+        self.log = log
+        self.requestHasBody = RequestFraming.hasBody(clientHead.headers)
+    }
+
+    /// A reused connection can be closed by the upstream just as we send on it; then an
+    /// idempotent request without a body is sent once more on a new connection (RFC 9110 §9.2.2).
+    func canRetry(onReused isReused: Bool) -> Bool {
+        isReused && !retried && !responseHeadReceived && !requestHasBody && upstreamHead.method.isIdempotent
+    }
+}
+
+/// What the request head says about the body that follows it.
+enum RequestFraming {
+    static func hasBody(_ headers: HTTPHeaders) -> Bool {
+        if headers.contains(name: "transfer-encoding") { return true }
+        return headers.first(name: "content-length").map { $0 != "0" } ?? false
+    }
+
+    /// Why a head cannot be forwarded safely, or nil. Porteiro and the upstream must agree where
+    /// each request ends, or one request can smuggle another past the gateway.
+    /// (Header size and count limits are the decoder's, see `GatewayPipeline`.)
+    static func problem(in head: HTTPRequestHead) -> (HTTPResponseStatus, String)? {
+        let hosts = head.headers[canonicalForm: "host"]
+        if hosts.count > 1 || (head.version.major == 1 && head.version.minor >= 1 && hosts.isEmpty) {
+            return (.badRequest, "The request must carry exactly one Host header.")
+        }
+        let codings = head.headers[canonicalForm: "transfer-encoding"]
+        if !codings.isEmpty {
+            guard codings.count == 1, codings[0].lowercased() == "chunked" else {
+                return (.notImplemented, "Only chunked transfer coding is supported.")
+            }
+            if head.headers.contains(name: "content-length") {
+                return (.badRequest, "The request has both Content-Length and Transfer-Encoding.")
+            }
+        }
+        let lengths = head.headers[canonicalForm: "content-length"]
+        if lengths.count > 1 || lengths.contains(where: { UInt64($0) == nil }) {
+            return (.badRequest, "The request has an invalid Content-Length.")
+        }
+        return nil
+    }
+}
+
+extension HTTPMethod {
+    var isIdempotent: Bool {
+        switch self {
+        case .GET, .HEAD, .OPTIONS, .TRACE, .PUT, .DELETE: return true
+        default: return false
+        }
+    }
+}

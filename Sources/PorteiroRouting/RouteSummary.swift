@@ -1,0 +1,39 @@
+import PorteiroConfig
+
+/// The effective route table as a fixed-width text table, for `check-config` and operators.
+public enum RouteSummary {
+    public static func render(_ table: RouteTable) -> String {
+        let header = ["#", "HOST", "PATH", "UPSTREAM", "AUTH", "STRIP", "TIMEOUT"]
+        let rows = table.routes.map { route in
+            [
+                "\(route.index)", route.host.map(describe) ?? "*", route.prefix, route.upstream.description,
+                route.auth.rawValue, route.stripPrefix ? "yes" : "no", ConfigDuration.format(route.timeout),
+            ]
+        }
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { $1.padding(to: widths[$0]) }.joined(separator: "  ")
+                .trimmingTrailingSpaces()
+        }.joined(separator: "\n")
+    }
+
+    private static func describe(_ pattern: HostPattern) -> String {
+        switch pattern {
+        case .exact(let name): return name
+        case .suffix(let suffix): return "*" + suffix
+        }
+    }
+}
+
+extension String {
+    fileprivate func padding(to width: Int) -> String {
+        self + String(repeating: " ", count: max(0, width - count))
+    }
+
+    fileprivate func trimmingTrailingSpaces() -> String {
+        var result = self
+        while result.last == " " { result.removeLast() }
+        return result
+    }
+}
