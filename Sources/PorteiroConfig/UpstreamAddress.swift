@@ -46,7 +46,7 @@ public struct UpstreamAddress: Sendable, Equatable, Hashable, CustomStringConver
 }
 
 /// Splits `host`, `host:port`, `[v6]` or `[v6]:port`; nil when malformed.
-func splitHostPort(_ authority: Substring, defaultPort: Int?) -> (String, Int)? {
+func splitHostPort(_ authority: Substring, defaultPort: Int?, lowestPort: Int = 1) -> (String, Int)? {
     var host: Substring
     var portText: Substring?
     if authority.hasPrefix("[") {
@@ -68,7 +68,7 @@ func splitHostPort(_ authority: Substring, defaultPort: Int?) -> (String, Int)? 
     guard !host.isEmpty, hostnameCharacters else { return nil }
     let port: Int
     if let portText {
-        guard let value = Int(portText), (1...65535).contains(value) else { return nil }
+        guard let value = Int(portText), (lowestPort...65535).contains(value) else { return nil }
         port = value
     } else {
         guard let defaultPort else { return nil }
@@ -77,13 +77,13 @@ func splitHostPort(_ authority: Substring, defaultPort: Int?) -> (String, Int)? 
     return (String(host), port)
 }
 
-/// `host:port` for `server.listen`.
+/// `host:port` for `server.listen`; port 0 asks the system for a free port (tests do).
 public struct ListenAddress: Sendable, Equatable {
     public var host: String
     public var port: Int
 
     public static func parse(_ text: String) -> Result<ListenAddress, InvalidValue> {
-        guard let (host, port) = splitHostPort(Substring(text), defaultPort: nil) else {
+        guard let (host, port) = splitHostPort(Substring(text), defaultPort: nil, lowestPort: 0) else {
             return .failure(InvalidValue("\"\(text)\" is not host:port (e.g. 127.0.0.1:4180 or [::]:4180)"))
         }
         return .success(ListenAddress(host: host, port: port))

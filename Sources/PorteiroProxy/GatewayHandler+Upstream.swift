@@ -41,6 +41,10 @@ extension GatewayHandler: UpstreamResponseReceiver {
                 respondWithError(.badGateway, "The application is not reachable.", cause: error)
             }
         case .success(let connection):
+            logger.trace(
+                "upstream connection leased",
+                metadata: ["request_id": "\(exchange.requestID)", "connection": "\(connection.id)",
+                           "reused": "\(connection.isReused)"])
             self.connection = connection
             connection.handler.receiver = self
             state = .proxying
@@ -79,8 +83,9 @@ extension GatewayHandler: UpstreamResponseReceiver {
             // Flushed here, not at read-complete: an `.end` decoded at the upstream's EOF
             // (HTTP/1.0, close-delimited bodies) is followed by no read-complete.
             let keepAlive = exchange!.clientKeepAlive && exchange!.requestComplete
+            completeExchange(keepAlive: keepAlive)
             let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
-            completeExchange(keepAlive: keepAlive, lastWrite: written, context: context)
+            afterFinalWrite(keepAlive: keepAlive, written: written, context: context)
         }
     }
 
@@ -99,6 +104,10 @@ extension GatewayHandler: UpstreamResponseReceiver {
         self.connection = nil
         exchange.timeout?.cancel()
         exchange.timeout = nil
+        logger.debug(
+            "upstream connection closed during exchange",
+            metadata: ["request_id": "\(exchange.requestID)", "reused": "\(connection.isReused)",
+                       "response_started": "\(exchange.responseHeadReceived)"])
         if exchange.canRetry(onReused: connection.isReused) {
             exchange.retried = true
             exchange.buffered = exchange.requestComplete ? [.end(nil)] : []
@@ -116,7 +125,7 @@ extension GatewayHandler: UpstreamResponseReceiver {
         }
     }
 
-    private func completeExchange(keepAlive: Bool, lastWrite: EventLoopFuture<Void>, context: ChannelHandlerContext) {
+    private func completeExchange(keepAlive: Bool) {
         guard let exchange, let connection else { return }
         self.connection = nil
         pool.release(connection, reusable: exchange.upstreamKeepAlive && exchange.requestComplete)
@@ -125,7 +134,7 @@ extension GatewayHandler: UpstreamResponseReceiver {
                 to: logger, status: exchange.status, bytes: exchange.responseBytes,
                 upstream: exchange.route.upstream.description, requestID: exchange.requestID)
         }
-        finishClientSide(keepAlive: keepAlive, lastWrite: lastWrite, context: context)
+        settleAfterResponse(keepAlive: keepAlive)
     }
 
     /// An error page in place of the upstream's response, which never started.
@@ -172,22 +181,28 @@ extension GatewayHandler: UpstreamResponseReceiver {
     /// `101 Switching Protocols`: pass it on, then join both sockets byte for byte.
     private func beginTunnel(_ head: HTTPResponseHead, context: ChannelHandlerContext) {
         guard let exchange, let connection else { return }
+        // The receiver stays set: the decoder still delivers the `.end` of the 101 response, which
+        // `.tunnelling` ignores (with no receiver the upstream handler would close the connection).
         state = .tunnelling
         self.connection = nil
-        connection.handler.receiver = nil
         if settings.accessLog {
             exchange.log.write(to: logger, status: 101, bytes: 0, upstream: exchange.route.upstream.description, requestID: exchange.requestID)
         }
         let clientHead = settings.rewriter.clientResponse(head, clientKeepAlive: true, requestID: exchange.requestID)
         let client = context.channel
         let upstream = connection.channel
+        let loop = context.eventLoop.assumeIsolated()
         context.writeAndFlush(wrapOutboundOut(.head(clientHead))).assumeIsolated().whenComplete { result in
-            do {
-                try result.get()
-                try TunnelHandler.join(client: client, upstream: upstream)
-            } catch {
-                client.close(promise: nil)
-                upstream.close(promise: nil)
+            // Joined on a later tick: this may run inside the upstream decoder's decode pass, and
+            // the HTTP handlers must not be swapped out from under it.
+            loop.execute {
+                do {
+                    try result.get()
+                    try TunnelHandler.join(client: client, upstream: upstream)
+                } catch {
+                    client.close(promise: nil)
+                    upstream.close(promise: nil)
+                }
             }
         }
     }

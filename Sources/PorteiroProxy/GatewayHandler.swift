@@ -196,11 +196,12 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         _ response: LocalResponse, log: AccessLogEntry, requestID: String, keepAlive: Bool,
         context: ChannelHandlerContext
     ) {
-        let written = writeResponse(response, keepAlive: keepAlive, context: context)
         if settings.accessLog {
             log.write(to: logger, status: response.status.code, bytes: response.body.utf8.count, upstream: nil, requestID: requestID)
         }
-        finishClientSide(keepAlive: keepAlive, lastWrite: written, context: context)
+        settleAfterResponse(keepAlive: keepAlive)
+        let written = writeResponse(response, keepAlive: keepAlive, context: context)
+        afterFinalWrite(keepAlive: keepAlive, written: written, context: context)
     }
 
     @discardableResult
@@ -215,23 +216,28 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return context.writeAndFlush(wrapOutboundOut(.end(nil)))
     }
 
-    /// After a response: wait for the next request, or close once `lastWrite` is on the wire
-    /// (closing earlier would discard what is still queued).
-    func finishClientSide(keepAlive: Bool, lastWrite: EventLoopFuture<Void>?, context: ChannelHandlerContext) {
+    /// Moves to the state after a response, *before* its final `.end` is written: that write lets
+    /// NIO's pipelining handler deliver the next buffered request re-entrantly, which must find
+    /// this handler idle, not half-way through the previous exchange.
+    func settleAfterResponse(keepAlive: Bool) {
         exchange = nil
-        guard keepAlive else {
+        if keepAlive {
+            state = .idle
+            armIdleTimer()
+        } else {
             state = .closed
+        }
+    }
+
+    /// After the final `.end`: close once it is on the wire (closing earlier would discard what
+    /// is still queued), or let a held read through.
+    func afterFinalWrite(keepAlive: Bool, written: EventLoopFuture<Void>, context: ChannelHandlerContext) {
+        guard keepAlive else {
             let channel = context.channel
-            if let lastWrite {
-                lastWrite.assumeIsolated().whenComplete { _ in channel.close(promise: nil) }
-            } else {
-                channel.close(promise: nil)
-            }
+            written.assumeIsolated().whenComplete { _ in channel.close(promise: nil) }
             return
         }
-        state = .idle
-        armIdleTimer()
-        if readPending {
+        if readPending, case .idle = state {
             readPending = false
             context.read()
         }

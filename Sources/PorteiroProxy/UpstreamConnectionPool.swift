@@ -28,18 +28,20 @@ public final class UpstreamConnectionPool {
         completion: @escaping (Result<UpstreamConnection, any Error>) -> Void
     ) {
         eventLoop.preconditionInEventLoop()
-        let action = fresh ? .connect(closing: []) : machines[address, default: .init(limits: limits)].lease(now: .now())
-        switch action {
-        case .reuse(let id, let stale):
-            stale.forEach(closeIdle)
-            let connection = idle.removeValue(forKey: id)!
-            connection.idleTimer?.cancel()
-            connection.idleTimer = nil
-            completion(.success(connection))
-        case .connect(let stale):
-            stale.forEach(closeIdle)
-            connect(address, completion: completion)
+        while !fresh {
+            switch machines[address, default: .init(limits: limits)].lease(now: .now()) {
+            case .reuse(let id, let stale):
+                stale.forEach(closeIdle)
+                guard let connection = idle.removeValue(forKey: id), connection.channel.isActive else { continue }
+                connection.idleTimer?.cancel()
+                connection.idleTimer = nil
+                return completion(.success(connection))
+            case .connect(let stale):
+                stale.forEach(closeIdle)
+                return connect(address, completion: completion)
+            }
         }
+        connect(address, completion: completion)
     }
 
     /// Gives a connection back after its exchange; closes it unless `reusable`.
@@ -86,9 +88,7 @@ public final class UpstreamConnectionPool {
                     let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
                     let connection = UpstreamConnection(
                         id: id, channel: channel, handler: handler, address: address, createdAt: .now())
-                    channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in
-                        self?.connectionClosed(connection)
-                    }
+                    handler.onInactive = { [weak self] in self?.connectionClosed(connection) }
                     completion(.success(connection))
                 } catch {
                     channel.close(promise: nil)

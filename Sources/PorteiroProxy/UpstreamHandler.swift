@@ -20,6 +20,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Set while leased; nil while idle in the pool, when any byte from upstream is unexpected.
     weak var receiver: (any UpstreamResponseReceiver)?
+    /// Tells the pool at once. (The channel's `closeFuture` completes a tick after
+    /// `channelInactive`; a pool listening to it could lease out a closed connection meanwhile.)
+    var onInactive: (() -> Void)?
     private var context: ChannelHandlerContext?
     /// A `read` held back because the client was not writable.
     private var readPending = false
@@ -65,6 +68,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         let receiver = self.receiver
         self.receiver = nil
+        onInactive?()
+        onInactive = nil
         receiver?.upstreamClosed()
         context.fireChannelInactive()
     }
