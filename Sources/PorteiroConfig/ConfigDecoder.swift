@@ -7,8 +7,7 @@ struct ConfigDecoder {
 
     mutating func decode(_ root: ConfigNode) -> GatewayConfig {
         var config = GatewayConfig()
-        let keys: Set = ["server", "upstream", "logging", "provider", "session", "routes"]
-        guard let entries = reader.mapping(root, keys: keys) else { return config }
+        guard let entries = reader.mapping(root, keys: ConfigKeys.root) else { return config }
         if let node = entries["server"] { decodeServer(node, into: &config.server) }
         if let node = entries["upstream"] { decodeUpstream(node, into: &config.upstream) }
         if let node = entries["logging"] { decodeLogging(node, into: &config.logging) }
@@ -23,11 +22,7 @@ struct ConfigDecoder {
     }
 
     private mutating func decodeServer(_ node: ConfigNode, into server: inout ServerConfig) {
-        let keys: Set = [
-            "listen", "public_url", "trusted_proxies", "shutdown_grace", "idle_timeout",
-            "max_header_bytes", "max_header_count",
-        ]
-        guard let e = reader.mapping(node, keys: keys) else { return }
+        guard let e = reader.mapping(node, keys: ConfigKeys.server) else { return }
         if let n = e["listen"], let v = reader.string(n) { server.listen = v }
         if let n = e["public_url"], let v = reader.string(n) { server.publicURL = v }
         if let n = e["trusted_proxies"], let v = reader.strings(n) { server.trustedProxies = v }
@@ -38,8 +33,7 @@ struct ConfigDecoder {
     }
 
     private mutating func decodeUpstream(_ node: ConfigNode, into pool: inout UpstreamPoolConfig) {
-        let keys: Set = ["connect_timeout", "idle_timeout", "max_lifetime", "max_idle_per_upstream"]
-        guard let e = reader.mapping(node, keys: keys) else { return }
+        guard let e = reader.mapping(node, keys: ConfigKeys.upstream) else { return }
         if let n = e["connect_timeout"], let v = reader.duration(n) { pool.connectTimeout = v }
         if let n = e["idle_timeout"], let v = reader.duration(n) { pool.idleTimeout = v }
         if let n = e["max_lifetime"], let v = reader.duration(n) { pool.maxLifetime = v }
@@ -47,14 +41,13 @@ struct ConfigDecoder {
     }
 
     private mutating func decodeLogging(_ node: ConfigNode, into logging: inout LoggingConfig) {
-        guard let e = reader.mapping(node, keys: ["level", "access_log"]) else { return }
+        guard let e = reader.mapping(node, keys: ConfigKeys.logging) else { return }
         if let n = e["level"], let v = reader.enumeration(n, as: LoggingConfig.Level.self) { logging.level = v }
         if let n = e["access_log"], let v = reader.bool(n) { logging.accessLog = v }
     }
 
     private mutating func decodeProvider(_ node: ConfigNode) -> ProviderConfig? {
-        let keys: Set = ["issuer", "client_id", "client_secret", "client_secret_file", "scopes"]
-        guard let e = reader.mapping(node, keys: keys) else { return nil }
+        guard let e = reader.mapping(node, keys: ConfigKeys.provider) else { return nil }
         let issuer = required(e, "issuer", in: node)
         let clientID = required(e, "client_id", in: node)
         let secret = reader.secret(e, key: "client_secret")
@@ -64,8 +57,7 @@ struct ConfigDecoder {
     }
 
     private mutating func decodeSession(_ node: ConfigNode) -> SessionConfig? {
-        let keys: Set = ["cookie_name", "secrets", "secrets_file", "lifetime"]
-        guard let e = reader.mapping(node, keys: keys) else { return nil }
+        guard let e = reader.mapping(node, keys: ConfigKeys.session) else { return nil }
         var session = SessionConfig(secrets: reader.secretList(e, key: "secrets") ?? [])
         if let n = e["cookie_name"], let v = reader.string(n) { session.cookieName = v }
         if let n = e["lifetime"], let v = reader.duration(n) { session.lifetime = v }
@@ -73,8 +65,7 @@ struct ConfigDecoder {
     }
 
     private mutating func decodeRoute(_ node: ConfigNode) -> RouteConfig? {
-        let keys: Set = ["host", "path", "upstream", "auth", "strip_prefix", "preserve_host", "timeout"]
-        guard let e = reader.mapping(node, keys: keys) else { return nil }
+        guard let e = reader.mapping(node, keys: ConfigKeys.route) else { return nil }
         guard let upstream = required(e, "upstream", in: node) else { return nil }
         var route = RouteConfig(upstream: upstream)
         if let n = e["host"], let v = reader.string(n) { route.host = v }

@@ -10,6 +10,13 @@ public struct UpstreamAddress: Sendable, Equatable, Hashable, CustomStringConver
     /// Prepended to the forwarded path; empty for none. Never ends with `/`.
     public var basePath: String
 
+    public init(scheme: Scheme, host: String, port: Int, basePath: String = "") {
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.basePath = basePath
+    }
+
     /// Parses the configured text or says why it cannot, in words fit for a config error.
     public static func parse(_ text: String) -> Result<UpstreamAddress, InvalidValue> {
         let schemeEnd = text.range(of: "://")

@@ -25,7 +25,7 @@ public struct SocketUpstreamConnector: UpstreamConnector {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try UpstreamHandler.install(on: channel.pipeline.syncOperations)
+                    try UpstreamPipeline.configure(channel.pipeline.syncOperations)
                 }
             }
             .connect(host: address.host, port: address.port)
@@ -35,4 +35,11 @@ public struct SocketUpstreamConnector: UpstreamConnector {
 public enum UpstreamError: Error {
     /// `https://` upstreams arrive with TLS support (issue 5).
     case unsupportedScheme
+}
+
+/// The pipeline every upstream connection needs; custom `UpstreamConnector`s call this.
+public enum UpstreamPipeline {
+    public static func configure(_ pipeline: ChannelPipeline.SynchronousOperations) throws {
+        try UpstreamHandler.install(on: pipeline)
+    }
 }

@@ -8,8 +8,8 @@
 public struct RequestTarget: Sendable, Equatable {
     /// The normalized path that is forwarded upstream (segment `;parameters` kept).
     public var path: String
-    /// `path` without `;parameters` in any segment: what routing and policy see, because servlet
-    /// containers ignore them (`/admin;x/` is `/admin/` to Tomcat).
+    /// `path` without `;parameters` in any segment, dot segments resolved after: what routing and
+    /// policy see, because servlet containers ignore parameters (`/admin;x/` is `/admin/` to Tomcat).
     public var routingPath: String
     /// The query including its leading `?`, forwarded unchanged; empty when there is none.
     public var query: String
@@ -41,7 +41,7 @@ public struct RequestTarget: Sendable, Equatable {
             return .failure(.forbiddenCharacter)
         }
         return normalize(rawPath.utf8).map { path in
-            RequestTarget(path: path, routingPath: stripParameters(path), query: query, authority: authority)
+            RequestTarget(path: path, routingPath: routingPath(of: path), query: query, authority: authority)
         }
     }
 
@@ -113,15 +113,21 @@ public struct RequestTarget: Sendable, Equatable {
         return path
     }
 
-    private static func stripParameters(_ path: String) -> String {
+    /// Parameters go first, then dot segments are resolved again: `/public/..;/admin/` is
+    /// `/admin/` to Tomcat, so it must be `/admin/` to the router too.
+    private static func routingPath(of path: String) -> String {
         guard path.utf8.contains(UInt8(ascii: ";")) else { return path }
-        var result = ""
+        var stripped: [UInt8] = []
         var skipping = false
-        for character in path {
-            if character == ";" { skipping = true } else if character == "/" { skipping = false }
-            if !skipping { result.append(character) }
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: ";") {
+                skipping = true
+            } else if byte == UInt8(ascii: "/") {
+                skipping = false
+            }
+            if !skipping { stripped.append(byte) }
         }
-        return result
+        return removeDotSegments(stripped)
     }
 
     private static func isUnreserved(_ byte: UInt8) -> Bool {

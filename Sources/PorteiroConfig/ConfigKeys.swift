@@ -1,0 +1,23 @@
+/// Every key the configuration file accepts, per section. The decoder refuses anything else, and a
+/// test checks that the commented reference `config/porteiro.yaml` mentions each one.
+public enum ConfigKeys {
+    public static let root: Set = ["server", "upstream", "logging", "provider", "session", "routes"]
+    public static let server: Set = [
+        "listen", "public_url", "trusted_proxies", "shutdown_grace", "idle_timeout", "max_header_bytes",
+        "max_header_count",
+    ]
+    public static let upstream: Set = ["connect_timeout", "idle_timeout", "max_lifetime", "max_idle_per_upstream"]
+    public static let logging: Set = ["level", "access_log"]
+    public static let provider: Set = ["issuer", "client_id", "client_secret", "client_secret_file", "scopes"]
+    public static let session: Set = ["cookie_name", "secrets", "secrets_file", "lifetime"]
+    public static let route: Set = ["host", "path", "upstream", "auth", "strip_prefix", "preserve_host", "timeout"]
+
+    /// `server.listen`, `routes[].path`, …
+    public static var allPaths: [String] {
+        let sections: [(String, Set<String>)] = [
+            ("server", server), ("upstream", upstream), ("logging", logging), ("provider", provider),
+            ("session", session), ("routes[]", route),
+        ]
+        return sections.flatMap { section, keys in keys.sorted().map { "\(section).\($0)" } }
+    }
+}

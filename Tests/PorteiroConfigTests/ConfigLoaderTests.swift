@@ -1,0 +1,250 @@
+import Foundation
+import PorteiroConfig
+import Testing
+
+/// A loader with a fixed environment and an in-memory file system.
+func loader(env: [String: String] = [:], files: [String: String] = [:]) -> ConfigLoader {
+    ConfigLoader(environment: env) { path in
+        guard let text = files[path] else { throw CocoaError(.fileNoSuchFile) }
+        return text
+    }
+}
+
+/// The problems of loading `yaml`, or none.
+func problems(_ yaml: String, env: [String: String] = [:], files: [String: String] = [:]) -> [ConfigProblem] {
+    do {
+        _ = try loader(env: env, files: files).load(yaml: yaml)
+        return []
+    } catch {
+        return error.problems
+    }
+}
+
+let secret = "LL6RmrB6UvlvV2TTpm1B3CMt0E3OJH6y7OqdVldQnug="
+let minimalRoutes = """
+    routes:
+      - path: /
+        upstream: "http://127.0.0.1:8080"
+        auth: none
+    """
+
+@Suite struct ConfigLoaderTests {
+    @Test func loadsAMinimalFileWithDefaults() throws {
+        let config = try loader().load(yaml: minimalRoutes)
+        #expect(config.server.listen == "127.0.0.1:4180")
+        #expect(config.server.maxHeaderCount == 100)
+        #expect(config.upstream.idleTimeout == .seconds(30))
+        #expect(config.routes == [RouteConfig(path: "/", upstream: "http://127.0.0.1:8080", auth: .none)])
+        #expect(config.provider == nil)
+    }
+
+    @Test func reportsThreeDistinctMistakesAtOnceWithPathsAndLines() {
+        let found = problems("""
+            server:
+              listen: "127.0.0.1:99999"
+              trusted_proxys: [10.0.0.0/8]
+            routes:
+              - path: /a/
+                upstream: "http://127.0.0.1:8080"
+                auth: none
+              - path: /b/
+                upstream: "ftp://x"
+                auth: none
+            """)
+        #expect(found.map(\.description) == [
+            #"line 2: server.listen: "127.0.0.1:99999" is not host:port (e.g. 127.0.0.1:4180 or [::]:4180)"#,
+            #"line 3: server.trusted_proxys: unknown key (did you mean "trusted_proxies"?)"#,
+            #"line 9: routes[1].upstream: "ftp://x" is not an http(s) URL"#,
+        ])
+    }
+
+    @Test(arguments: [
+        ("server: [1, 2]\n" + minimalRoutes, "server", "must be a mapping of keys"),
+        ("server:\n  listen: [a]\n" + minimalRoutes, "server.listen", "must be a single value"),
+        ("server:\n  trusted_proxies: 10.0.0.0/8\n" + minimalRoutes, "server.trusted_proxies", "must be a list"),
+        ("server:\n  max_header_count: 5\n" + minimalRoutes, "server.max_header_count", "is not a whole number from 8"),
+        ("server:\n  shutdown_grace: 30\n" + minimalRoutes, "server.shutdown_grace", "is not a duration"),
+        ("logging:\n  level: loud\n" + minimalRoutes, "logging.level", "is not one of trace | debug"),
+        ("logging:\n  access_log: maybe\n" + minimalRoutes, "logging.access_log", "is not true or false"),
+        ("server:\n  listen: ${NOPE}\n" + minimalRoutes, "server.listen", "environment variable NOPE is not set"),
+        ("server:\n  listen: ${NOPE\n" + minimalRoutes, "server.listen", "malformed ${...} reference"),
+        ("routes:\n  - path: /\n", "routes[0].upstream", "is required"),
+        ("server: {}\n", "routes", "is missing"),
+        ("routes: x\n", "routes", "must be a list"),
+        ("server:\n  listen: \"a b:1\"\n" + minimalRoutes, "server.listen", "is not host:port"),
+        ("server:\n  public_url: https://x/path\n" + minimalRoutes, "server.public_url", "without path"),
+        ("server:\n  trusted_proxies: [10.0.0.0/33]\n" + minimalRoutes, "server.trusted_proxies[0]", "is not an IP address"),
+        ("upstream:\n  connect_timeout: 0\n" + minimalRoutes, "upstream.connect_timeout", "must be longer than 0"),
+    ])
+    func reportsEachKindOfShapeProblem(yaml: String, path: String, message: String) {
+        let found = problems(yaml)
+        #expect(found.contains { $0.path == path && $0.message.contains(message) }, "\(found)")
+    }
+
+    @Test(arguments: [
+        ("upstream: \"http://u:p@x\"", "routes[0].upstream", "must not carry credentials"),
+        ("upstream: \"http://x/?a=1\"", "routes[0].upstream", "must not carry a query"),
+        ("upstream: \"http://:80\"", "routes[0].upstream", "has no valid host"),
+        ("upstream: \"http://x\"\n    path: app/", "routes[0].path", "must start with /"),
+        ("upstream: \"http://x\"\n    path: /a?b", "routes[0].path", "plain path prefix"),
+        ("upstream: \"http://x\"\n    host: \"bad host\"", "routes[0].host", "is not a host name"),
+        ("upstream: \"http://x\"\n    timeout: 0", "routes[0].timeout", "must be longer than 0"),
+    ])
+    func reportsRouteProblems(route: String, path: String, message: String) {
+        let found = problems("routes:\n  - auth: none\n    \(route)\n")
+        #expect(found.contains { $0.path == path && $0.message.contains(message) }, "\(found)")
+    }
+
+    @Test func refusesDuplicateRoutes() {
+        let found = problems("""
+            routes:
+              - { path: /a/, upstream: "http://x", auth: none }
+              - { host: X.org, path: /a/, upstream: "http://y", auth: none }
+              - { host: x.org, path: /a/, upstream: "http://z", auth: none }
+            """)
+        #expect(found.map(\.description) == ["line 4: routes[2]: repeats host and path of routes[1]; only one can ever match"])
+    }
+
+    @Test func requiresProviderSessionAndPublicURLForLoginRoutes() {
+        let found = problems("routes:\n  - path: /\n    upstream: \"http://x\"\n")
+        #expect(Set(found.map(\.path)) == ["server.public_url", "provider", "session"])
+        #expect(found.allSatisfy { $0.message == "is required because routes[0] has auth: required" })
+    }
+
+    @Test func checksProviderAndSessionValues() {
+        let found = problems("""
+            server: { public_url: "https://portal.example.org" }
+            provider:
+              issuer: "not a url"
+              client_id: portal
+              client_secret: ""
+              scopes: [profile]
+            session:
+              cookie_name: "bad name"
+              secrets: ["c2hvcnQ=", "\(secret)"]
+              lifetime: 0
+            routes:
+              - { path: /, upstream: "http://x" }
+            """)
+        #expect(Set(found.map(\.path)) == [
+            "provider.issuer", "provider.scopes", "provider.client_secret", "session.cookie_name",
+            "session.secrets[0]", "session.lifetime",
+        ])
+    }
+
+    @Test func requiresProviderKeys() {
+        let found = problems("provider: { scopes: [openid] }\n" + minimalRoutes)
+        #expect(Set(found.map(\.path)) == ["provider.issuer", "provider.client_id"])
+    }
+
+    @Test func substitutesEnvironmentPerValueWithDefaults() throws {
+        let config = try loader(env: ["PORT": "9000", "EMPTY": ""]).load(yaml: """
+            server:
+              listen: "0.0.0.0:${PORT}"
+              public_url: "${URL:-https://portal.example.org}"
+              trusted_proxies: ["${EMPTY:-10.0.0.0/8}"]
+            \(minimalRoutes)
+            """)
+        #expect(config.server.listen == "0.0.0.0:9000")
+        #expect(config.server.publicURL == "https://portal.example.org")
+        #expect(config.server.trustedProxies == ["10.0.0.0/8"], "an empty variable takes the default")
+    }
+
+    @Test func readsSecretsFromFilesButNotFromBoth() throws {
+        let files = ["/run/s": "s3cret\n", "/run/keys": "# rotated weekly\n\(secret)\n\n"]
+        let config = try loader(files: files).load(yaml: """
+            server: { public_url: "https://p.example.org" }
+            provider: { issuer: "https://iam.example.org/realms/x", client_id: c, client_secret_file: /run/s }
+            session: { secrets_file: /run/keys }
+            routes: [{ path: /, upstream: "http://x" }]
+            """)
+        #expect(config.provider?.clientSecret == "s3cret")
+        #expect(config.session?.secrets == [secret])
+
+        let both = problems("provider: { issuer: \"https://i\", client_id: c, client_secret: a, client_secret_file: /f }\n" + minimalRoutes)
+        #expect(both.contains { $0.path == "provider.client_secret" && $0.message.contains("not both") })
+        let missing = problems("session: { secrets_file: /nope }\n" + minimalRoutes)
+        #expect(missing.contains { $0.path == "session.secrets_file" && $0.message.contains("cannot read /nope") })
+    }
+
+    @Test func reportsYAMLSyntaxErrorsWithLine() {
+        let found = problems("routes:\n  - path: /\n    upstream: [unclosed\n")
+        #expect(found.count == 1)
+        #expect(found.first?.message.hasPrefix("not valid YAML") == true)
+        #expect(found.first?.line != nil)
+        #expect(problems("").map(\.message) == ["the file is empty"])
+        #expect(problems("- just\n- a list\n").map(\.message) == ["must be a mapping of keys"])
+    }
+
+    @Test func referenceFileLoadsAndMentionsEveryKey() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../config/porteiro.yaml").standardized
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let config = try loader(env: ["PORTEIRO_COOKIE_SECRET": secret]).load(yaml: text)
+        #expect(config.routes.count >= 3)
+        for path in ConfigKeys.allPaths {
+            let key = String(path.split(separator: ".").last!)
+            #expect(text.contains("\(key):"), "config/porteiro.yaml does not document \(path)")
+        }
+    }
+}
+
+@Suite struct ConfigValueTests {
+    @Test(arguments: [
+        ("30s", Duration.seconds(30)), ("5m", .seconds(300)), ("8h", .seconds(28_800)), ("1h30m", .seconds(5_400)),
+        ("250ms", .milliseconds(250)), ("2d", .seconds(172_800)), ("0", .zero), (" 10s ", .seconds(10)),
+    ])
+    func parsesDurations(text: String, expected: Duration) {
+        #expect(ConfigDuration.parse(text) == expected)
+    }
+
+    @Test(arguments: ["30", "", "s", "5x", "1.5h", "-3s", "10 s", "9999999999s"])
+    func refusesAmbiguousDurations(text: String) {
+        #expect(ConfigDuration.parse(text) == nil)
+    }
+
+    @Test func formatsDurationsBack() {
+        #expect(ConfigDuration.format(.seconds(30)) == "30s")
+        #expect(ConfigDuration.format(.seconds(28_800)) == "8h")
+        #expect(ConfigDuration.format(.milliseconds(1_500)) == "1500ms")
+    }
+
+    @Test func substitutesEnvironment() {
+        let env = ["A": "1", "B_2": "two"]
+        #expect(EnvironmentSubstitution.apply("x${A}y${B_2}", environment: env) == .success("x1ytwo"))
+        #expect(EnvironmentSubstitution.apply("${C:-d:-e}", environment: env) == .success("d:-e"))
+        #expect(EnvironmentSubstitution.apply("${C}", environment: env) == .failure(.unset("C")))
+        #expect(EnvironmentSubstitution.apply("${1A}", environment: env) == .failure(.malformed))
+        #expect(EnvironmentSubstitution.apply("$A {A}", environment: env) == .success("$A {A}"))
+    }
+
+    @Test func matchesIPRanges() throws {
+        let v4 = try #require(IPRange("10.0.0.0/8"))
+        #expect(v4.contains([10, 200, 3, 4]))
+        #expect(!v4.contains([11, 0, 0, 1]))
+        #expect(v4.contains([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3]), "IPv4-mapped IPv6 peer")
+        let v6 = try #require(IPRange("fd00::/8"))
+        #expect(v6.contains([0xfd] + Array(repeating: 1, count: 15)))
+        #expect(!v6.contains([10, 0, 0, 1]))
+        #expect(IPRange("127.0.0.1")?.prefixLength == 32)
+        #expect(IPRange("10.0.0.0/33") == nil)
+        #expect(IPRange("example.org") == nil)
+        #expect(IPRange("10.1.2.3/8")?.description == "10.0.0.0/8")
+    }
+
+    @Test func parsesUpstreamAddresses() throws {
+        let address = try UpstreamAddress.parse("HTTP://App.Internal:8080/base/").get()
+        #expect(address == UpstreamAddress(scheme: .http, host: "App.Internal", port: 8080, basePath: "/base"))
+        #expect(try UpstreamAddress.parse("https://[::1]").get().hostHeader == "[::1]")
+        #expect(try UpstreamAddress.parse("http://x:80").get().description == "http://x")
+        #expect(throws: InvalidValue.self) { try UpstreamAddress.parse("http://x:0").get() }
+    }
+
+    @Test func parsesHostPatterns() {
+        #expect(HostPattern("Portal.Example.org") == .exact("portal.example.org"))
+        #expect(HostPattern("*.example.org") == .suffix(".example.org"))
+        for bad in ["", "*.", "a..b", "-a.org", "a b", "*.*.org", "a_b.org"] {
+            #expect(HostPattern(bad) == nil, "\(bad)")
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import NIOHTTP1
+import PorteiroConfig
+import PorteiroProxy
+import PorteiroRouting
+import Testing
+
+@Suite struct HeaderRewriterTests {
+    let rewriter = HeaderRewriter(cookiePrefix: "_porteiro")
+    let untrusted = HeaderRewriter.Peer(address: "192.0.2.7", isTrusted: false, isTLS: true)
+    let route = try! Route(index: 0, config: RouteConfig(path: "/", upstream: "http://app:8080", auth: .none))
+
+    func upstream(_ headers: HTTPHeaders, method: HTTPMethod = .GET, peer: HeaderRewriter.Peer? = nil, route: Route? = nil)
+        -> HTTPHeaders
+    {
+        let head = HTTPRequestHead(version: .http1_1, method: method, uri: "/x", headers: headers)
+        let target = try! RequestTarget.parse("/x").get()
+        return rewriter.upstreamRequest(
+            head, route: route ?? self.route, target: target, peer: peer ?? untrusted, requestID: "rid", isUpgrade: false
+        ).headers
+    }
+
+    @Test func dropsHopByHopHeadersAndThoseConnectionNames() {
+        let out = upstream([
+            "Host": "portal", "Connection": "close, X-Secret, content-length", "X-Secret": "1", "Keep-Alive": "5",
+            "TE": "trailers", "Trailer": "X", "Upgrade": "h2c", "Proxy-Connection": "keep-alive", "Proxy-Authorization": "b",
+            "Content-Length": "0", "X-Kept": "yes",
+        ])
+        for name in ["connection", "x-secret", "keep-alive", "te", "trailer", "upgrade", "proxy-connection", "proxy-authorization"] {
+            #expect(!out.contains(name: name), "\(name)")
+        }
+        #expect(out.first(name: "content-length") == "0", "framing cannot be dropped by naming it in Connection")
+        #expect(out.first(name: "x-kept") == "yes")
+    }
+
+    @Test func replacesForwardingHeadersFromUntrustedPeers() {
+        let out = upstream(["Host": "portal", "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Host": "evil", "Forwarded": "for=x"])
+        #expect(out["x-forwarded-for"] == ["192.0.2.7"])
+        #expect(out["x-forwarded-proto"] == ["https"])
+        #expect(out["x-forwarded-host"] == ["portal"])
+        #expect(!out.contains(name: "forwarded"))
+        #expect(out["x-request-id"] == ["rid"])
+    }
+
+    @Test func appendsForwardingHeadersFromTrustedPeers() {
+        let trusted = HeaderRewriter.Peer(address: "10.0.0.2", isTrusted: true, isTLS: false)
+        let out = upstream(
+            ["Host": "p", "X-Forwarded-For": "203.0.113.1", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "portal.org"],
+            peer: trusted)
+        #expect(out["x-forwarded-for"] == ["203.0.113.1, 10.0.0.2"])
+        #expect(out["x-forwarded-proto"] == ["https"])
+        #expect(out["x-forwarded-host"] == ["portal.org"])
+    }
+
+    @Test func stripsIdentityHeadersAndPorteiroCookies() {
+        var headers: HTTPHeaders = ["Host": "p", "Cookie": "a=1; _porteiro=s; _porteiro_0=c0", "Cookie": "__Host-_porteiro_state_x=y; _porteiroish=k"]
+        for name in HeaderRewriter.identityHeaders { headers.add(name: name, value: "spoof") }
+        let out = upstream(headers)
+        #expect(out["cookie"] == ["a=1; _porteiroish=k"])
+        for name in HeaderRewriter.identityHeaders { #expect(!out.contains(name: name), "\(name)") }
+        #expect(!upstream(["Host": "p", "Cookie": "_porteiro=s"]).contains(name: "cookie"))
+    }
+
+    @Test func keepsOrSetsHostAndReframesChunkedBodies() throws {
+        let upstreamHost = try Route(index: 0, config: RouteConfig(path: "/", upstream: "http://app:8080", preserveHost: false))
+        #expect(upstream(["Host": "portal"])["host"] == ["portal"])
+        #expect(upstream(["Host": "portal"], route: upstreamHost)["host"] == ["app:8080"])
+        let chunked = upstream(["Host": "p", "Transfer-Encoding": "chunked", "Expect": "100-continue"], method: .POST)
+        #expect(chunked["transfer-encoding"] == ["chunked"])
+        #expect(!chunked.contains(name: "expect"), "Porteiro answers 100-continue itself")
+    }
+
+    @Test func keepsUpgradeHeadersOnlyForUpgrades() {
+        let head = HTTPRequestHead(
+            version: .http1_1, method: .GET, uri: "/ws",
+            headers: ["Host": "p", "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Key": "k"])
+        let target = try! RequestTarget.parse("/ws").get()
+        let out = rewriter.upstreamRequest(head, route: route, target: target, peer: untrusted, requestID: "r", isUpgrade: true)
+        #expect(out.headers["connection"] == ["upgrade"])
+        #expect(out.headers["upgrade"] == ["websocket"])
+        #expect(out.headers["sec-websocket-key"] == ["k"])
+    }
+
+    @Test func cleansResponses() {
+        let head = HTTPResponseHead(
+            version: .http1_0, status: .ok,
+            headers: ["Connection": "keep-alive, X-Hop", "X-Hop": "1", "Transfer-Encoding": "chunked", "Content-Type": "text/html"])
+        let out = rewriter.clientResponse(head, clientKeepAlive: false, requestID: "rid")
+        #expect(out.version == .http1_1)
+        #expect(out.headers["connection"] == ["close"])
+        #expect(!out.headers.contains(name: "x-hop"))
+        #expect(!out.headers.contains(name: "transfer-encoding"), "NIO's encoder frames the body for the client")
+        #expect(out.headers["x-request-id"] == ["rid"])
+        let switching = HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: ["Connection": "Upgrade", "Upgrade": "websocket"])
+        let upgraded = rewriter.clientResponse(switching, clientKeepAlive: true, requestID: "r").headers
+        #expect(upgraded["connection"] == ["upgrade"] && upgraded["upgrade"] == ["websocket"])
+    }
+}

@@ -1,0 +1,73 @@
+import PorteiroConfig
+import PorteiroRouting
+import Testing
+
+@Suite struct RouteTableTests {
+    let table = try! RouteTable(config: GatewayConfig(routes: [
+        RouteConfig(path: "/", upstream: "http://any-root"),
+        RouteConfig(path: "/static/", upstream: "http://any-static", auth: .none),
+        RouteConfig(path: "/static/private/", upstream: "http://any-private"),
+        RouteConfig(host: "portal.example.org", path: "/", upstream: "http://portal-root"),
+        RouteConfig(host: "portal.example.org", path: "/app", upstream: "http://portal-app"),
+        RouteConfig(host: "*.example.org", path: "/", upstream: "http://wild"),
+        RouteConfig(host: "*.deep.example.org", path: "/x/", upstream: "http://deep-x"),
+    ]))
+
+    @Test(arguments: [
+        (nil, "/", "any-root"),
+        ("other.test", "/static/a.css", "any-static"),
+        ("other.test", "/static/private/k", "any-private"),
+        ("other.test", "/static", "any-root"),
+        ("portal.example.org", "/", "portal-root"),
+        ("Portal.Example.ORG:443", "/application", "portal-app"),
+        ("portal.example.org.", "/app/x", "portal-app"),
+        ("a.example.org", "/static/x", "wild"),
+        ("a.b.example.org", "/", "wild"),
+        ("q.deep.example.org", "/x/1", "deep-x"),
+        ("q.deep.example.org", "/y", "wild"),
+        ("example.org", "/", "any-root"),
+        ("[::1]:8080", "/static/", "any-static"),
+    ] as [(String?, String, String)])
+    func picksHostGroupThenLongestPrefix(host: String?, path: String, upstream: String) {
+        #expect(table.route(host: host, path: path)?.upstream.host == upstream)
+    }
+
+    @Test func noMatchIsNil() throws {
+        let hostOnly = try RouteTable(config: GatewayConfig(routes: [
+            RouteConfig(host: "a.org", path: "/app/", upstream: "http://x")
+        ]))
+        #expect(hostOnly.route(host: "a.org", path: "/other") == nil)
+        #expect(hostOnly.route(host: "b.org", path: "/app/") == nil)
+        #expect(hostOnly.route(host: nil, path: "/app/") == nil)
+    }
+
+    @Test func lookupDoesNotDependOnRouteCount() throws {
+        let many = try RouteTable(config: GatewayConfig(routes: (0..<1_000).map {
+            RouteConfig(host: $0 % 2 == 0 ? "h\($0).example.org" : nil, path: "/app\($0)/", upstream: "http://u\($0)")
+        }))
+        #expect(many.route(host: "h998.example.org", path: "/app998/x")?.upstream.host == "u998")
+        #expect(many.route(host: "h998.example.org", path: "/app999/x")?.upstream.host == "u999")
+        #expect(many.route(host: "zzz", path: "/app1/")?.upstream.host == "u1")
+        #expect(many.route(host: "zzz", path: "/app10/")?.upstream.host == nil, "app10 is host-bound")
+    }
+
+    @Test(arguments: [
+        ("/app/", true, "", "/app/x/y?q=1", "/x/y"),
+        ("/app/", true, "/base", "/app/x", "/base/x"),
+        ("/app", true, "", "/app", "/"),
+        ("/app/", false, "/base", "/app/x", "/base/app/x"),
+        ("/app/", true, "", "/app/;j=1/x", "/;j=1/x"),
+    ])
+    func buildsTheUpstreamPath(prefix: String, strip: Bool, base: String, request: String, expected: String) throws {
+        let route = try Route(
+            index: 0, config: RouteConfig(path: prefix, upstream: "http://u\(base)", stripPrefix: strip))
+        #expect(route.upstreamPath(for: try RequestTarget.parse(request).get()) == expected)
+    }
+
+    @Test func summarizesTheTable() {
+        let summary = RouteSummary.render(table)
+        #expect(summary.hasPrefix("#  HOST"))
+        #expect(summary.contains("*.deep.example.org  /x/"))
+        #expect(summary.split(separator: "\n").count == 8)
+    }
+}
