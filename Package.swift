@@ -64,12 +64,23 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // `porteiro demo` only: a sample legacy app (and, later, a development OIDC provider).
+        .target(
+            name: "PorteiroDemo",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "porteiro",
             dependencies: [
                 "PorteiroConfig",
                 "PorteiroRouting",
                 "PorteiroServer",
+                "PorteiroDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

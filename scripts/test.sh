@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need, builds with Porteiro's own code
+# warning-free, and runs the whole suite. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+need_swift() {
+  if ! command -v swift >/dev/null 2>&1; then
+    echo "swift is not on PATH: install the Swift 6 toolchain (https://www.swift.org/install/linux/)" >&2
+    exit 1
+  fi
+}
+
+# System libraries the Swift packages link against.
+install_system_packages() {
+  local missing=()
+  for pkg in libssl-dev zlib1g-dev; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    if [ "$(id -u)" -ne 0 ]; then
+      echo "missing system packages; run: sudo apt-get install -y ${missing[*]}" >&2
+      exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  fi
+}
+
+need_swift
+install_system_packages
+
+log "building (warnings in Sources/ and Tests/ fail the build)"
+build_log=$(mktemp)
+swift build --build-tests 2>&1 | tee "$build_log" | grep -E "error:|Compiling porteiro|Build complete" || true
+if grep -q "error:" "$build_log"; then
+  echo "build failed" >&2
+  exit 1
+fi
+own_warnings=$(grep -E "^$(pwd)/(Sources|Tests)/.*warning:" "$build_log" | sort -u || true)
+if [ -n "$own_warnings" ]; then
+  echo "compiler warnings in Porteiro's own code:" >&2
+  echo "$own_warnings" >&2
+  exit 1
+fi
+
+log "running the test suite"
+swift test --skip-build --parallel 2>&1 | tee "$build_log.test" | grep -vE "^\[[0-9]+/[0-9]+\]" || true
+status=${PIPESTATUS[0]}
+if grep -qE "^✘|Test run .* failed|with [1-9][0-9]* failures" "$build_log.test"; then
+  status=1
+fi
+exit "$status"
