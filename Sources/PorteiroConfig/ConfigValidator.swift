@@ -25,8 +25,13 @@ public enum ConfigValidator {
         var seen: [String: Int] = [:]
         for (index, route) in config.routes.enumerated() {
             let path = "routes[\(index)]"
-            if case .failure(let reason) = UpstreamAddress.parse(route.upstream) {
+            switch UpstreamAddress.parse(route.upstream) {
+            case .failure(let reason):
                 report("\(path).upstream", reason.message)
+            case .success(let address) where address.scheme == .https:
+                report("\(path).upstream", "https upstreams are not supported yet (TLS to upstreams comes with issue 5)")
+            case .success:
+                break
             }
             if !route.path.hasPrefix("/") {
                 report("\(path).path", "\"\(route.path)\" must start with /")

@@ -89,6 +89,7 @@ let minimalRoutes = """
         ("upstream: \"http://x\"\n    path: /a?b", "routes[0].path", "plain path prefix"),
         ("upstream: \"http://x\"\n    host: \"bad host\"", "routes[0].host", "is not a host name"),
         ("upstream: \"http://x\"\n    timeout: 0", "routes[0].timeout", "must be longer than 0"),
+        ("upstream: \"https://x\"", "routes[0].upstream", "https upstreams are not supported yet"),
     ])
     func reportsRouteProblems(route: String, path: String, message: String) {
         let found = problems("routes:\n  - auth: none\n    \(route)\n")
