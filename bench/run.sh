@@ -64,7 +64,6 @@ http {
       proxy_set_header Connection "";
       proxy_set_header Host \$host;
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_buffering off;
     }
   }
 }
@@ -179,8 +178,8 @@ rss() { awk '/VmRSS/ {print $2}' "/proc/$PORTEIRO_PID/status"; }
 before=$(rss)
 down=$(curl -s -o /dev/null -w '%{size_download} %{time_total}' "http://127.0.0.1:$PORTEIRO_PORT/1g")
 after_down=$(rss)
-up=$(head -c 1073741824 /dev/zero | curl -s -X POST -H 'Content-Type: application/octet-stream' \
-  -H 'Expect:' --data-binary @- -w ' %{time_total}' "http://127.0.0.1:$PORTEIRO_PORT/upload")
+up=$(curl -s -X POST -T "$RUN/www/1g" -H 'Content-Type: application/octet-stream' -H 'Expect:' \
+  -w ' %{time_total}' "http://127.0.0.1:$PORTEIRO_PORT/upload")
 after_up=$(rss)
 echo "1 GiB through Porteiro: download $(echo "$down" | awk '{printf "%d bytes in %.1f s", $1, $2}'), upload $(echo "$up" | awk '{printf "%d bytes acknowledged in %.1f s", $1, $2}')"
 echo "Porteiro RSS: $((before / 1024)) MiB before, $((after_down / 1024)) MiB after the download, $((after_up / 1024)) MiB after the upload (growth $(( (after_up - before) / 1024 )) MiB; peak $(( $(hwm) / 1024 )) MiB)"

@@ -126,36 +126,43 @@ struct ConfigReader {
 
     /// A secret given inline (`key`, usually `${ENV}`) or in a file (`key_file`), never both.
     mutating func secret(_ entries: [String: ConfigNode], key: String) -> String? {
-        let inline = entries[key]
-        let file = entries["\(key)_file"]
-        if let inline, file != nil {
-            report(inline, "set either \(key) or \(key)_file, not both")
-            return nil
+        switch secretSource(entries, key: key) {
+        case .inline(let node): return string(node)
+        case .file(let text): return String(text.trimmingWhitespace())
+        case nil: return nil
         }
-        if let inline { return string(inline) }
-        guard let file, let path = string(file) else { return nil }
-        do {
-            return String(try readFile(path).trimmingWhitespace())
-        } catch {
-            report(file, "cannot read \(path): \(error)")
+    }
+
+    /// Secrets listed inline or one per line in a `key_file` (`#` starts a comment), never both.
+    mutating func secretList(_ entries: [String: ConfigNode], key: String) -> [String]? {
+        switch secretSource(entries, key: key) {
+        case .inline(let node):
+            return strings(node)
+        case .file(let text):
+            return text.split(whereSeparator: \.isNewline)
+                .map { String($0.trimmingWhitespace()) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        case nil:
             return nil
         }
     }
 
-    /// Secrets listed inline or one per line in a `key_file`, never both.
-    mutating func secretList(_ entries: [String: ConfigNode], key: String) -> [String]? {
+    private enum SecretSource {
+        case inline(ConfigNode)
+        case file(String)
+    }
+
+    private mutating func secretSource(_ entries: [String: ConfigNode], key: String) -> SecretSource? {
         let inline = entries[key]
         let file = entries["\(key)_file"]
         if let inline, file != nil {
             report(inline, "set either \(key) or \(key)_file, not both")
             return nil
         }
-        if let inline { return strings(inline) }
+        if let inline { return .inline(inline) }
         guard let file, let path = string(file) else { return nil }
         do {
-            return try readFile(path).split(whereSeparator: \.isNewline)
-                .map { String($0.trimmingWhitespace()) }
-                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            return .file(try readFile(path))
         } catch {
             report(file, "cannot read \(path): \(error)")
             return nil

@@ -39,6 +39,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var readPending = false
     var upstreamNeedsFlush = false
     var idleTimer: Scheduled<Void>?
+    var requestIDs = RequestIDGenerator()
 
     init(settings: GatewaySettings, pool: UpstreamConnectionPool, readiness: Readiness, logger: Logger) {
         self.settings = settings
@@ -122,7 +123,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let parserError = error as? HTTPParserError, case .idle = state {
             let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
-            let requestID = RequestID.make()
+            let requestID = requestIDs.next()
             let page = LocalResponse.error(status, message: "The request could not be read.", requestID: requestID, wantsJSON: false)
             logger.notice("rejected unreadable request", metadata: ["request_id": "\(requestID)", "status": "\(status.code)"])
             let channel = context.channel
@@ -139,13 +140,12 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Deciding a request
 
     private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let requestID = RequestID.make()
-        let log = AccessLogEntry(
-            method: head.method.rawValue, host: head.headers.first(name: "host") ?? "-",
-            path: String(head.uri.prefix(while: { $0 != "?" })), start: .now())
-        let wantsJSON = LocalResponse.prefersJSON(head.headers)
+        let requestID = requestIDs.next()
+        let log = AccessLogEntry(method: head.method, host: head.headers.first(name: "host"), uri: head.uri, start: .now())
         func refuse(_ status: HTTPResponseStatus, _ message: String, headers: HTTPHeaders = [:]) {
-            let page = LocalResponse.error(status, message: message, requestID: requestID, wantsJSON: wantsJSON, extraHeaders: headers)
+            let page = LocalResponse.error(
+                status, message: message, requestID: requestID, wantsJSON: LocalResponse.prefersJSON(head.headers),
+                extraHeaders: headers)
             answer(page, head: head, log: log, requestID: requestID, context: context)
         }
 

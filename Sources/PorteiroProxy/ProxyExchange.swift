@@ -10,7 +10,8 @@ struct ProxyExchange {
     let upstreamHead: HTTPRequestHead
     let clientKeepAlive: Bool
     let isUpgrade: Bool
-    let wantsJSON: Bool
+    /// The client's headers, kept (copy-on-write, no copy) to choose an error page's format.
+    let clientHeaders: HTTPHeaders
     let log: AccessLogEntry
 
     /// Parts that arrived while the upstream connection was being opened.
@@ -34,10 +35,12 @@ struct ProxyExchange {
         self.upstreamHead = upstreamHead
         self.clientKeepAlive = clientHead.isKeepAlive
         self.isUpgrade = isUpgrade
-        self.wantsJSON = LocalResponse.prefersJSON(clientHead.headers)
+        self.clientHeaders = clientHead.headers
         self.log = log
         self.requestHasBody = RequestFraming.hasBody(clientHead.headers)
     }
+
+    var wantsJSON: Bool { LocalResponse.prefersJSON(clientHeaders) }
 
     /// A reused connection can be closed by the upstream just as we send on it; then an
     /// idempotent request without a body is sent once more on a new connection (RFC 9110 §9.2.2).

@@ -26,7 +26,7 @@ public struct RequestTarget: Sendable, Equatable {
     public static func parse(_ target: String) -> Result<RequestTarget, Rejection> {
         var rest = Substring(target)
         var authority: String?
-        for scheme in ["http://", "https://"] where rest.lowercased().hasPrefix(scheme) {
+        for scheme in ["http://", "https://"] where !rest.hasPrefix("/") && rest.prefix(scheme.count).lowercased() == scheme {
             rest = rest.dropFirst(scheme.count)
             let end = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
             authority = String(rest[..<end])
