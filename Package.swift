@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
@@ -32,6 +34,17 @@ let package = Package(
         .target(
             name: "PorteiroRouting",
             dependencies: ["PorteiroConfig"],
+            swiftSettings: strict
+        ),
+        // Pure: the session model, its sealing (AES-GCM, HKDF, zlib) and cookie chunking.
+        .target(
+            name: "PorteiroSessions",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         // SwiftNIO channel handlers: the per-request data path and the upstream connection pool.
@@ -93,6 +106,11 @@ let package = Package(
         .testTarget(
             name: "PorteiroConfigTests",
             dependencies: ["PorteiroConfig"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PorteiroSessionsTests",
+            dependencies: ["PorteiroSessions"],
             swiftSettings: strict
         ),
         .testTarget(

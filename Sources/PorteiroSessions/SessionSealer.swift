@@ -1,5 +1,5 @@
 import CompressNIO
-public import Crypto
+import Crypto
 import ExtrasBase64
 import NIOCore
 
