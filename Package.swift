@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
@@ -44,6 +46,29 @@ let package = Package(
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // Pure: PKCE, return-target validation, provider metadata, ID-token verification, claims.
+        .target(
+            name: "PorteiroOIDC",
+            dependencies: [
+                "PorteiroConfig",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+            ],
+            swiftSettings: strict
+        ),
+        // The rare calls to the IdP (discovery, JWKS, token endpoint) over AsyncHTTPClient.
+        .target(
+            name: "PorteiroOIDCClient",
+            dependencies: [
+                "PorteiroConfig",
+                "PorteiroOIDC",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -106,6 +131,11 @@ let package = Package(
         .testTarget(
             name: "PorteiroConfigTests",
             dependencies: ["PorteiroConfig"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PorteiroOIDCTests",
+            dependencies: ["PorteiroOIDC", "PorteiroConfig", .product(name: "JWTKit", package: "jwt-kit")],
             swiftSettings: strict
         ),
         .testTarget(

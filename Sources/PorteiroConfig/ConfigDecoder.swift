@@ -26,6 +26,7 @@ struct ConfigDecoder {
         if let n = e["listen"], let v = reader.string(n) { server.listen = v }
         if let n = e["public_url"], let v = reader.string(n) { server.publicURL = v }
         if let n = e["trusted_proxies"], let v = reader.strings(n) { server.trustedProxies = v }
+        if let n = e["allowed_redirect_hosts"], let v = reader.strings(n) { server.allowedRedirectHosts = v }
         if let n = e["shutdown_grace"], let v = reader.duration(n) { server.shutdownGrace = v }
         if let n = e["idle_timeout"], let v = reader.duration(n) { server.idleTimeout = v }
         if let n = e["max_header_bytes"], let v = reader.int(n, in: 1_024...1_048_576) { server.maxHeaderBytes = v }
@@ -51,9 +52,29 @@ struct ConfigDecoder {
         let issuer = required(e, "issuer", in: node)
         let clientID = required(e, "client_id", in: node)
         let secret = reader.secret(e, key: "client_secret")
-        var provider = ProviderConfig(issuer: issuer ?? "", clientID: clientID ?? "", clientSecret: secret)
-        if let n = e["scopes"], let v = reader.strings(n) { provider.scopes = v }
-        return provider
+        var p = ProviderConfig(issuer: issuer ?? "", clientID: clientID ?? "", clientSecret: secret)
+        if let n = e["token_endpoint_auth_method"], let v = reader.enumeration(n, as: ProviderConfig.ClientAuthentication.self) {
+            p.tokenEndpointAuth = v
+        }
+        if let n = e["scopes"], let v = reader.strings(n) { p.scopes = v }
+        if let n = e["extra_auth_params"], let v = reader.stringMap(n) { p.extraAuthParameters = v }
+        if let n = e["use_userinfo"], let v = reader.bool(n) { p.useUserinfo = v }
+        if let n = e["clock_skew"], let v = reader.duration(n) { p.clockSkew = v }
+        if let n = e["timeout"], let v = reader.duration(n) { p.timeout = v }
+        if let n = e["claims"], let c = reader.mapping(n, keys: ConfigKeys.claims) {
+            if let n = c["user"], let v = reader.string(n) { p.claims.user = v }
+            if let n = c["email"], let v = reader.string(n) { p.claims.email = v }
+            if let n = c["groups"], let v = reader.string(n) { p.claims.groups = v }
+            if let n = c["roles"], let v = reader.string(n) { p.claims.roles = v }
+        }
+        if let n = e["endpoints"], let c = reader.mapping(n, keys: ConfigKeys.endpoints) {
+            if let n = c["authorization"], let v = reader.string(n) { p.endpoints.authorization = v }
+            if let n = c["token"], let v = reader.string(n) { p.endpoints.token = v }
+            if let n = c["jwks"], let v = reader.string(n) { p.endpoints.jwks = v }
+            if let n = c["userinfo"], let v = reader.string(n) { p.endpoints.userinfo = v }
+            if let n = c["end_session"], let v = reader.string(n) { p.endpoints.endSession = v }
+        }
+        return p
     }
 
     private mutating func decodeSession(_ node: ConfigNode) -> SessionConfig? {
@@ -61,6 +82,9 @@ struct ConfigDecoder {
         var session = SessionConfig(secrets: reader.secretList(e, key: "secrets") ?? [])
         if let n = e["cookie_name"], let v = reader.string(n) { session.cookieName = v }
         if let n = e["lifetime"], let v = reader.duration(n) { session.lifetime = v }
+        if let n = e["refresh_before"], let v = reader.duration(n) { session.refreshBefore = v }
+        if let n = e["cookie_domain"], let v = reader.string(n) { session.cookieDomain = v }
+        if let n = e["cookie_host_prefix"], let v = reader.bool(n) { session.cookieHostPrefix = v }
         return session
     }
 
@@ -74,6 +98,8 @@ struct ConfigDecoder {
         if let n = e["strip_prefix"], let v = reader.bool(n) { route.stripPrefix = v }
         if let n = e["preserve_host"], let v = reader.bool(n) { route.preserveHost = v }
         if let n = e["timeout"], let v = reader.duration(n) { route.timeout = v }
+        if let n = e["pass_access_token"], let v = reader.bool(n) { route.passAccessToken = v }
+        if let n = e["pass_identity_headers"], let v = reader.bool(n) { route.passIdentityHeaders = v }
         return route
     }
 

@@ -3,20 +3,30 @@
 public enum ConfigKeys {
     public static let root: Set = ["server", "upstream", "logging", "provider", "session", "routes"]
     public static let server: Set = [
-        "listen", "public_url", "trusted_proxies", "shutdown_grace", "idle_timeout", "max_header_bytes",
-        "max_header_count",
+        "listen", "public_url", "trusted_proxies", "allowed_redirect_hosts", "shutdown_grace", "idle_timeout",
+        "max_header_bytes", "max_header_count",
     ]
     public static let upstream: Set = ["connect_timeout", "idle_timeout", "max_lifetime", "max_idle_per_upstream"]
     public static let logging: Set = ["level", "access_log"]
-    public static let provider: Set = ["issuer", "client_id", "client_secret", "client_secret_file", "scopes"]
-    public static let session: Set = ["cookie_name", "secrets", "secrets_file", "lifetime"]
-    public static let route: Set = ["host", "path", "upstream", "auth", "strip_prefix", "preserve_host", "timeout"]
+    public static let provider: Set = [
+        "issuer", "client_id", "client_secret", "client_secret_file", "token_endpoint_auth_method", "scopes",
+        "extra_auth_params", "claims", "use_userinfo", "endpoints", "clock_skew", "timeout",
+    ]
+    public static let claims: Set = ["user", "email", "groups", "roles"]
+    public static let endpoints: Set = ["authorization", "token", "jwks", "userinfo", "end_session"]
+    public static let session: Set = [
+        "cookie_name", "secrets", "secrets_file", "lifetime", "refresh_before", "cookie_domain", "cookie_host_prefix",
+    ]
+    public static let route: Set = [
+        "host", "path", "upstream", "auth", "strip_prefix", "preserve_host", "timeout", "pass_access_token",
+        "pass_identity_headers",
+    ]
 
     /// `server.listen`, `routes[].path`, …
     public static var allPaths: [String] {
         let sections: [(String, Set<String>)] = [
             ("server", server), ("upstream", upstream), ("logging", logging), ("provider", provider),
-            ("session", session), ("routes[]", route),
+            ("provider.claims", claims), ("provider.endpoints", endpoints), ("session", session), ("routes[]", route),
         ]
         return sections.flatMap { section, keys in keys.sorted().map { "\(section).\($0)" } }
     }

@@ -84,6 +84,20 @@ struct ConfigReader {
         return values.contains(where: { $0 == nil }) ? nil : values.compactMap { $0 }
     }
 
+    /// A mapping of plain string values (`extra_auth_params`).
+    mutating func stringMap(_ node: ConfigNode) -> [String: String]? {
+        guard case .mapping(let mapping) = node.node else {
+            report(node, "must be a mapping of keys")
+            return nil
+        }
+        var result: [String: String] = [:]
+        for (keyNode, valueNode) in mapping {
+            guard let key = keyNode.scalar?.string else { continue }
+            if let value = string(ConfigNode(node: valueNode, path: node.child(key))) { result[key] = value }
+        }
+        return result
+    }
+
     mutating func bool(_ node: ConfigNode) -> Bool? {
         guard let text = string(node) else { return nil }
         switch text.lowercased() {

@@ -20,6 +20,10 @@ public enum ConfigValidator {
         for (index, proxy) in config.server.trustedProxies.enumerated() where IPRange(proxy) == nil {
             report("server.trusted_proxies[\(index)]", "\"\(proxy)\" is not an IP address or CIDR range")
         }
+        for (index, host) in config.server.allowedRedirectHosts.enumerated()
+        where HostPattern(host.hasPrefix(".") ? "*" + host : host) == nil {
+            report("server.allowed_redirect_hosts[\(index)]", "\"\(host)\" is not a host name or .suffix")
+        }
         if config.upstream.connectTimeout <= .zero { report("upstream.connect_timeout", "must be longer than 0") }
 
         var seen: [String: Int] = [:]
@@ -73,6 +77,9 @@ public enum ConfigValidator {
         }
         if let session = config.session {
             problems += sessionProblems(session, lines: [:])
+            if session.cookieHostPrefix, config.server.publicURL.flatMap({ PublicURL.parse($0) })?.scheme != .https {
+                report("session.cookie_host_prefix", "__Host- cookies need an https server.public_url")
+            }
         } else {
             report("session", reason)
         }
@@ -93,6 +100,16 @@ public enum ConfigValidator {
         if provider.clientSecret?.isEmpty == true {
             report("provider.client_secret", "is empty; remove the key for a public client")
         }
+        let endpoints = [
+            ("authorization", provider.endpoints.authorization), ("token", provider.endpoints.token),
+            ("jwks", provider.endpoints.jwks), ("userinfo", provider.endpoints.userinfo),
+            ("end_session", provider.endpoints.endSession),
+        ]
+        for case (let name, let url?) in endpoints where PublicURL.parse(url, allowPath: true) == nil {
+            report("provider.endpoints.\(name)", "\"\(url)\" is not an absolute http(s) URL")
+        }
+        if provider.timeout <= .zero { report("provider.timeout", "must be longer than 0") }
+        if provider.clockSkew < .zero { report("provider.clock_skew", "must not be negative") }
         return problems
     }
 
@@ -112,6 +129,10 @@ public enum ConfigValidator {
             report("session.secrets[\(index)]", "is not base64 of at least 32 bytes (generate one with `porteiro keygen`)")
         }
         if session.lifetime <= .zero { report("session.lifetime", "must be longer than 0") }
+        if session.refreshBefore < .zero { report("session.refresh_before", "must not be negative") }
+        if session.cookieHostPrefix, session.cookieDomain != nil {
+            report("session.cookie_host_prefix", "__Host- cookies cannot have a cookie_domain")
+        }
         return problems
     }
 }

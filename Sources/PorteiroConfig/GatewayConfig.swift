@@ -35,6 +35,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var publicURL: String?
     /// Peers whose `X-Forwarded-For` / `-Proto` / `-Host` are believed and appended to.
     public var trustedProxies: [String] = []
+    /// Hosts (exact, or `.example.org` for subdomains) that login and sign-out may return to,
+    /// besides the public URL's own.
+    public var allowedRedirectHosts: [String] = []
     /// How long in-flight requests may run after SIGTERM before connections are closed.
     public var shutdownGrace: Duration = .seconds(30)
     /// Longest a keep-alive client connection may sit idle between requests.

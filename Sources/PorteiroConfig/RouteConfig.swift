@@ -18,6 +18,10 @@ public struct RouteConfig: Sendable, Equatable {
     public var preserveHost: Bool
     /// Longest wait for the upstream's response head once the request is sent; then 504.
     public var timeout: Duration
+    /// Send `Authorization: Bearer <access token>` upstream on signed-in requests.
+    public var passAccessToken = true
+    /// Send `X-Forwarded-User`, `-Email`, `-Groups`, `-Preferred-Username` upstream.
+    public var passIdentityHeaders = true
 
     public init(
         host: String? = nil,

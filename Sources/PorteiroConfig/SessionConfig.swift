@@ -4,6 +4,12 @@ public struct SessionConfig: Sendable, Equatable {
     /// Base64 32-byte secrets; the first seals, every one opens, so rotation logs nobody out.
     public var secrets: [String]
     public var lifetime: Duration
+    /// Refresh the access token when it expires within this margin.
+    public var refreshBefore: Duration = .seconds(60)
+    /// `Domain` attribute, to share the session across subdomains; nil = host-only cookie.
+    public var cookieDomain: String?
+    /// `__Host-` name prefix (needs an https public URL and no domain).
+    public var cookieHostPrefix = false
 
     public init(cookieName: String = "_porteiro", secrets: [String], lifetime: Duration = .seconds(8 * 3600)) {
         self.cookieName = cookieName

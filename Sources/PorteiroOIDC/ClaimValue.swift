@@ -1,0 +1,71 @@
+/// Any JSON value found in a token or userinfo response, so claims can be read at configurable
+/// dotted paths (`realm_access.roles`, `resource_access.portal.roles`).
+public enum ClaimValue: Sendable, Equatable, Codable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case array([ClaimValue])
+    case object([String: ClaimValue])
+    case null
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([ClaimValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: ClaimValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        }
+    }
+
+    /// The value at a dotted path inside an object.
+    public func value(at path: String) -> ClaimValue? {
+        var current = self
+        for key in path.split(separator: ".") {
+            guard case .object(let members) = current, let next = members[String(key)] else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    public var string: String? {
+        switch self {
+        case .string(let value): return value
+        case .number(let value) where value == value.rounded(): return String(Int64(value))
+        default: return nil
+        }
+    }
+
+    /// A list of strings; a single string counts as a list of one.
+    public var strings: [String] {
+        switch self {
+        case .array(let items): return items.compactMap(\.string)
+        case .string(let value): return [value]
+        default: return []
+        }
+    }
+
+    public var number: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
+}

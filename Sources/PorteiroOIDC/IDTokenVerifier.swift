@@ -1,0 +1,79 @@
+import JWTKit
+
+/// Checks an ID token the way OpenID Connect Core §3.1.3.7 asks: signature against the provider's
+/// keys (asymmetric algorithms only — `none` and HMAC are refused, which also stops the
+/// RSA-public-key-as-HMAC-secret confusion), `iss` exactly, `aud` containing our client id, `azp`
+/// when there are several audiences, `exp`/`iat`/`nbf` within the clock skew, `nonce` equal to ours.
+public struct IDTokenVerifier: Sendable {
+    public struct Failure: Error, Equatable, CustomStringConvertible {
+        public enum Reason: String, Sendable {
+            case malformed, algorithmNotAllowed, unknownKey, badSignature, wrongIssuer, wrongAudience,
+                wrongAuthorizedParty, expired, issuedInTheFuture, notYetValid, nonceMismatch, missingSubject
+        }
+
+        public let reason: Reason
+        public var description: String { "ID token refused: \(reason.rawValue)" }
+    }
+
+    public static let allowedAlgorithms: Set<String> = [
+        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+    ]
+
+    public let issuer: String
+    public let clientID: String
+    public let clockSkew: Double
+
+    public init(issuer: String, clientID: String, clockSkew: Duration = .seconds(60)) {
+        self.issuer = issuer
+        self.clientID = clientID
+        self.clockSkew = Double(clockSkew.components.seconds)
+    }
+
+    /// Verifies `token` with `keys`; `now` in Unix seconds.
+    public func verify(_ token: String, keys: ProviderKeys, nonce: String, now: Double) async throws(Failure)
+        -> IDTokenClaims
+    {
+        let header: JWTHeader
+        do {
+            header = try DefaultJWTParser().parse(Array(token.utf8), as: IDTokenClaims.self).header
+        } catch {
+            throw Failure(reason: .malformed)
+        }
+        guard let alg = header.alg, Self.allowedAlgorithms.contains(alg) else { throw Failure(reason: .algorithmNotAllowed) }
+        if let kid = header.kid {
+            guard keys.keyIDs.contains(kid) else { throw Failure(reason: .unknownKey) }
+        } else if keys.keyIDs.count > 1 {
+            throw Failure(reason: .unknownKey)
+        }
+        let claims: IDTokenClaims
+        do {
+            claims = try await keys.collection.verify(token, as: IDTokenClaims.self)
+        } catch {
+            throw Failure(reason: .badSignature)
+        }
+        try check(claims, nonce: nonce, now: now)
+        return claims
+    }
+
+    /// The claim rules alone, for a token whose signature has been checked.
+    public func check(_ claims: IDTokenClaims, nonce: String, now: Double) throws(Failure) {
+        guard claims.issuer == issuer else { throw Failure(reason: .wrongIssuer) }
+        guard claims.subject?.isEmpty == false else { throw Failure(reason: .missingSubject) }
+        let audiences = claims.audiences
+        guard audiences.contains(clientID) else { throw Failure(reason: .wrongAudience) }
+        if audiences.count > 1 || claims.authorizedParty != nil {
+            guard claims.authorizedParty == clientID else { throw Failure(reason: .wrongAuthorizedParty) }
+        }
+        guard let expiresAt = claims.expiresAt, now < expiresAt + clockSkew else { throw Failure(reason: .expired) }
+        guard let issuedAt = claims.issuedAt, issuedAt <= now + clockSkew else { throw Failure(reason: .issuedInTheFuture) }
+        if let notBefore = claims.notBefore, notBefore > now + clockSkew { throw Failure(reason: .notYetValid) }
+        guard let tokenNonce = claims.nonce, constantTimeEqual(tokenNonce, nonce) else { throw Failure(reason: .nonceMismatch) }
+    }
+}
+
+/// Compares secrets without an early exit, so timing does not reveal how much matched.
+public func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    guard x.count == y.count else { return false }
+    return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+}

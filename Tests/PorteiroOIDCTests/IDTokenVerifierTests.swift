@@ -1,0 +1,124 @@
+import Foundation
+import JWTKit
+import PorteiroOIDC
+import Testing
+
+/// Keys made in the test, a verifier for them, and a token factory with every claim right.
+struct TokenLab {
+    let collection = JWTKeyCollection()
+    let issuer = "https://iam.example.org/realms/gov"
+    let now: Double = 1_800_000_000
+    let signingKey = ES256PrivateKey()
+
+    init() async {
+        await collection.add(ecdsa: signingKey.publicKey, kid: "k1")
+    }
+
+    var keys: ProviderKeys { ProviderKeys(collection: collection, keyIDs: ["k1"]) }
+
+    var verifier: IDTokenVerifier { IDTokenVerifier(issuer: issuer, clientID: "portal") }
+
+    func claims(_ changes: [String: ClaimValue?] = [:]) -> IDTokenClaims {
+        var claims: [String: ClaimValue] = [
+            "iss": .string(issuer), "sub": .string("maria-id"), "aud": .string("portal"),
+            "exp": .number(now + 300), "iat": .number(now - 5), "nonce": .string("n-123"),
+            "preferred_username": .string("maria"), "groups": .array([.string("servidores")]),
+        ]
+        for (key, value) in changes { claims[key] = value }
+        return IDTokenClaims(claims)
+    }
+
+    func sign(_ claims: IDTokenClaims, kid: String = "k1") async throws -> String {
+        let signer = JWTKeyCollection()
+        await signer.add(ecdsa: signingKey, kid: JWKIdentifier(string: kid))
+        return try await signer.sign(claims, kid: JWKIdentifier(string: kid))
+    }
+
+    func reason(_ token: String, nonce: String = "n-123") async -> IDTokenVerifier.Failure.Reason? {
+        do {
+            _ = try await verifier.verify(token, keys: keys, nonce: nonce, now: now)
+            return nil
+        } catch {
+            return error.reason
+        }
+    }
+}
+
+private func base64url(_ text: String) -> String {
+    Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+        .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+}
+
+@Suite struct IDTokenVerifierTests {
+    @Test func acceptsAValidToken() async throws {
+        let lab = await TokenLab()
+        let token = try await lab.sign(lab.claims())
+        let claims = try await lab.verifier.verify(token, keys: lab.keys, nonce: "n-123", now: lab.now)
+        #expect(claims["preferred_username"]?.string == "maria")
+    }
+
+    @Test(arguments: [
+        (["iss": .string("https://iam.example.org/realms/other")], IDTokenVerifier.Failure.Reason.wrongIssuer),
+        (["iss": .string("https://iam.example.org/realms/gov/")], .wrongIssuer),
+        (["sub": nil], .missingSubject),
+        (["aud": .string("another-client")], .wrongAudience),
+        (["aud": .array([.string("portal"), .string("account")])], .wrongAuthorizedParty),
+        (["aud": .array([.string("portal"), .string("account")]), "azp": .string("account")], .wrongAuthorizedParty),
+        (["exp": .number(1_800_000_000 - 61)], .expired),
+        (["exp": nil], .expired),
+        (["iat": .number(1_800_000_000 + 61)], .issuedInTheFuture),
+        (["nbf": .number(1_800_000_000 + 61)], .notYetValid),
+        (["nonce": .string("n-999")], .nonceMismatch),
+        (["nonce": nil], .nonceMismatch),
+    ] as [([String: ClaimValue?], IDTokenVerifier.Failure.Reason)])
+    func refusesEachBrokenRule(changes: [String: ClaimValue?], reason: IDTokenVerifier.Failure.Reason) async throws {
+        let lab = await TokenLab()
+        #expect(await lab.reason(try await lab.sign(lab.claims(changes))) == reason)
+    }
+
+    @Test func allowsClockSkewAndAMatchingAuthorizedParty() async throws {
+        let lab = await TokenLab()
+        let token = try await lab.sign(lab.claims([
+            "exp": .number(lab.now - 30), "nbf": .number(lab.now + 30),
+            "aud": .array([.string("portal"), .string("account")]), "azp": .string("portal"),
+        ]))
+        #expect(await lab.reason(token) == nil)
+    }
+
+    @Test func refusesAlgNoneAndHMAC() async throws {
+        let lab = await TokenLab()
+        let payload = base64url(#"{"iss":"\#(lab.issuer)","sub":"x","aud":"portal","exp":1800000300,"iat":1800000000,"nonce":"n-123"}"#)
+        #expect(await lab.reason(base64url(#"{"alg":"none","typ":"JWT"}"#) + "." + payload + ".") == .algorithmNotAllowed)
+
+        // Algorithm confusion: an HS256 token whose secret is the provider's public key.
+        let publicKeyPEM = lab.signingKey.publicKey.pemRepresentation
+        let hmac = JWTKeyCollection()
+        await hmac.add(hmac: HMACKey(from: publicKeyPEM), digestAlgorithm: .sha256, kid: "k1")
+        let confused = try await hmac.sign(lab.claims(), kid: "k1")
+        await lab.collection.add(hmac: HMACKey(from: publicKeyPEM), digestAlgorithm: .sha256, kid: "k1-hmac")
+        #expect(await lab.reason(confused) == .algorithmNotAllowed)
+    }
+
+    @Test func reportsUnknownKeysAndBadSignatures() async throws {
+        let lab = await TokenLab()
+        #expect(await lab.reason(try await lab.sign(lab.claims(), kid: "rotated")) == .unknownKey)
+        let other = await TokenLab()
+        #expect(await lab.reason(try await other.sign(other.claims())) == .badSignature)
+        #expect(await lab.reason("not.a.jwt") == .malformed)
+        #expect(await lab.reason("") == .malformed)
+    }
+
+    @Test func readsKeysFromAJWKSDocument() async throws {
+        let jwks = #"{"keys":[{"kty":"EC","crv":"P-256","kid":"ec1","use":"sig","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},{"kty":"oct","kid":"enc","use":"enc","k":"AAAA"}]}"#
+        let keys = try await ProviderKeys.parse(jwksJSON: jwks)
+        #expect(keys.keyIDs == ["ec1"])
+        await #expect(throws: (any Error).self) { try await ProviderKeys.parse(jwksJSON: #"{"keys":[]}"#) }
+        await #expect(throws: (any Error).self) { try await ProviderKeys.parse(jwksJSON: "garbage") }
+    }
+
+    @Test func comparesSecretsInConstantTime() {
+        #expect(constantTimeEqual("abc", "abc"))
+        #expect(!constantTimeEqual("abc", "abd"))
+        #expect(!constantTimeEqual("abc", "abcd"))
+    }
+}
