@@ -60,15 +60,22 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The rare calls to the IdP (discovery, JWKS, token endpoint) over AsyncHTTPClient.
+        // Login, refresh and sign-out: the rare calls to the IdP (discovery, JWKS, token endpoint)
+        // over AsyncHTTPClient, behind the proxy's `GatewayAuthenticator` seam.
         .target(
-            name: "PorteiroOIDCClient",
+            name: "PorteiroAuth",
             dependencies: [
                 "PorteiroConfig",
                 "PorteiroOIDC",
+                "PorteiroSessions",
+                "PorteiroProxy",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -78,6 +85,7 @@ let package = Package(
             dependencies: [
                 "PorteiroConfig",
                 "PorteiroRouting",
+                "PorteiroSessions",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -93,6 +101,7 @@ let package = Package(
                 "PorteiroConfig",
                 "PorteiroRouting",
                 "PorteiroProxy",
+                "PorteiroAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

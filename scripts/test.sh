@@ -47,10 +47,26 @@ if [ -n "$own_warnings" ]; then
   exit 1
 fi
 
-log "running the test suite"
+# Python test tools (the real OpenID providers and pytest) in a local venv.
+install_python_tools() {
+  if [ ! -x .venv/bin/python ]; then
+    log "creating .venv"
+    python3 -m venv .venv
+  fi
+  if ! .venv/bin/python -c "import oidc_provider_mock, oauth2_provider, pytest, requests" 2>/dev/null; then
+    log "installing tests/e2e/requirements.txt into .venv"
+    .venv/bin/pip install -q -r tests/e2e/requirements.txt
+  fi
+}
+
+log "running the Swift test suite"
 swift test --skip-build --parallel 2>&1 | tee "$build_log.test" | grep -vE "^\[[0-9]+/[0-9]+\]" || true
 status=${PIPESTATUS[0]}
 if grep -qE "^✘|Test run .* failed|with [1-9][0-9]* failures" "$build_log.test"; then
   status=1
 fi
+
+install_python_tools
+log "running the end-to-end suite against real OpenID providers"
+PORTEIRO_BIN="$(swift build --show-bin-path)/porteiro" .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider || status=1
 exit "$status"

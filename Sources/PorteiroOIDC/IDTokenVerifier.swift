@@ -13,6 +13,10 @@ public struct IDTokenVerifier: Sendable {
 
         public let reason: Reason
         public var description: String { "ID token refused: \(reason.rawValue)" }
+
+        public init(reason: Reason) {
+            self.reason = reason
+        }
     }
 
     public static let allowedAlgorithms: Set<String> = [

@@ -14,7 +14,7 @@ extension GatewayHandler: UpstreamResponseReceiver {
         case .proxying:
             connection?.handler.write(part)
             upstreamNeedsFlush = true
-        case .idle, .answering, .tunnelling, .closed:
+        case .idle, .answering, .waiting, .tunnelling, .closed:
             break
         }
     }
@@ -71,9 +71,10 @@ extension GatewayHandler: UpstreamResponseReceiver {
             if head.status == .switchingProtocols, exchange!.isUpgrade {
                 return beginTunnel(head, context: context)
             }
-            let clientHead = settings.rewriter.clientResponse(
+            var clientHead = settings.rewriter.clientResponse(
                 head, clientKeepAlive: exchange!.clientKeepAlive && exchange!.requestComplete,
                 requestID: exchange!.requestID)
+            for cookie in exchange!.responseCookies { clientHead.headers.add(name: "Set-Cookie", value: cookie) }
             context.write(wrapOutboundOut(.head(clientHead)), promise: nil)
         case .body(let buffer):
             exchange!.responseBytes += buffer.readableBytes

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -17,7 +22,10 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         /// A local answer waits for the request's `.end` (a body-less request; a request with a
         /// body is answered at once and the connection closed). → `.idle`, `.closed`.
         case answering(LocalResponse, AccessLogEntry, requestID: String, keepAlive: Bool)
-        /// An upstream connection is being leased; client reads are held. → `.proxying`, `.closed`.
+        /// Waiting for the authenticator (login endpoints); reads held. → `.answering`, `.idle`, `.closed`.
+        case waiting(AccessLogEntry, requestID: String, keepAlive: Bool)
+        /// An upstream connection is being leased, or a session refreshed; client reads are held.
+        /// → `.proxying`, `.answering`, `.closed`.
         case connecting
         /// Parts flow both ways. → `.idle`, `.connecting` (retry), `.tunnelling`, `.closed`.
         case proxying
@@ -40,6 +48,8 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var upstreamNeedsFlush = false
     var idleTimer: Scheduled<Void>?
     var requestIDs = RequestIDGenerator()
+    /// False between a request's head and its `.end`.
+    var requestEnded = true
 
     init(settings: GatewaySettings, pool: UpstreamConnectionPool, readiness: Readiness, logger: Logger) {
         self.settings = settings
@@ -75,10 +85,12 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             idleTimer?.cancel()
+            requestEnded = false
             receivedHead(head, context: context)
         case .body(let buffer):
             forward(.body(.byteBuffer(buffer)))
         case .end(let trailers):
+            requestEnded = true
             exchange?.requestComplete = true
             forward(.end(trailers))
             if case .answering(let response, let log, let requestID, let keepAlive) = state {
@@ -99,7 +111,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func read(context: ChannelHandlerContext) {
         switch state {
-        case .connecting:
+        case .connecting, .waiting:
             readPending = true
         case .proxying where connection?.channel.isWritable == false:
             readPending = true
@@ -156,32 +168,62 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return refuse(.badRequest, "The request path is not acceptable.")
         }
         if let health = HealthEndpoint(path: target.routingPath) {
-            let response = health.response(isReady: readiness.isReady)
-            return answer(response, head: head, log: log, requestID: requestID, context: context)
+            let ready = readiness.isReady && (settings.authenticator?.isReady ?? true)
+            return answer(health.response(isReady: ready), head: head, log: log, requestID: requestID, context: context)
+        }
+        let request = AuthRequest(headers: head.headers, target: target, requestID: requestID, now: unixNow())
+        if let endpoint = AuthEndpoint(rawValue: target.routingPath), let authenticator = settings.authenticator {
+            return runEndpoint(endpoint, request: request, authenticator: authenticator, head: head, log: log)
         }
         let host = target.authority ?? head.headers.first(name: "host")
         guard let route = settings.routes.route(host: host, path: target.routingPath) else {
             return refuse(.notFound, "No application is configured at this address.")
         }
-        if route.auth == .required {
+        guard route.auth == .required else {
+            return proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context)
+        }
+        guard let authenticator = settings.authenticator else {
             return refuse(.unauthorized, "Sign-in is required.", headers: ["WWW-Authenticate": #"Bearer realm="porteiro""#])
         }
+        switch authenticator.authenticate(request) {
+        case .signedIn(let user):
+            proxy(head, route: route, target: target, identity: user, requestID: requestID, log: log, context: context)
+        case .anonymous(let clearCookies):
+            answerAnonymous(head, request: request, clearCookies: clearCookies, log: log, context: context)
+        case .refreshNeeded(let pending):
+            proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context,
+                  connect: false)
+            refreshThenConnect(pending, request: request, authenticator: authenticator, head: head)
+        }
+    }
+
+    /// Starts proxying: rewrites the head and leases an upstream connection (unless `connect` is
+    /// false because a session refresh must finish first; the exchange then waits in `.connecting`).
+    func proxy(
+        _ head: HTTPRequestHead, route: Route, target: RequestTarget, identity: SignedInUser?, requestID: String,
+        log: AccessLogEntry, context: ChannelHandlerContext, connect: Bool = true
+    ) {
         let isUpgrade = head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
             && head.headers.contains(name: "upgrade")
         let upstreamHead = settings.rewriter.upstreamRequest(
-            head, route: route, target: target, peer: peer, requestID: requestID, isUpgrade: isUpgrade)
+            head, route: route, target: target, peer: peer, requestID: requestID, isUpgrade: isUpgrade, identity: identity)
         if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
         }
         exchange = ProxyExchange(
             requestID: requestID, route: route, upstreamHead: upstreamHead, clientHead: head,
             isUpgrade: isUpgrade, log: log)
-        connectUpstream(fresh: false)
+        exchange?.responseCookies = identity?.setCookies ?? []
+        if connect {
+            connectUpstream(fresh: false)
+        } else {
+            state = .connecting
+        }
     }
 
     /// Answers locally: at once when a body may follow (then the connection closes, so an unread
     /// body never becomes the next request), else when the request's `.end` arrives.
-    private func answer(
+    func answer(
         _ response: LocalResponse, head: HTTPRequestHead, log: AccessLogEntry, requestID: String,
         context: ChannelHandlerContext
     ) {
@@ -252,6 +294,11 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.context?.close(promise: nil)
         }
     }
+}
+
+/// Seconds since 1970, for session and token expiry.
+func unixNow() -> Int64 {
+    Int64(time(nil))
 }
 
 extension SocketAddress {

@@ -10,13 +10,16 @@ public struct GatewaySettings: Sendable {
     public var maxHeaderCount: Int
     public var idleTimeout: Duration
     public var accessLog: Bool
+    /// Nil while no provider is configured: `auth: required` routes then answer 401.
+    public var authenticator: (any GatewayAuthenticator)?
 
-    public init(config: GatewayConfig) throws(ConfigProblems) {
+    public init(config: GatewayConfig, authenticator: (any GatewayAuthenticator)? = nil) throws(ConfigProblems) {
         self.routes = try RouteTable(config: config)
         self.trustedProxies = config.server.trustedProxies.compactMap(IPRange.init)
         self.rewriter = HeaderRewriter(cookiePrefix: config.session?.cookieName)
         self.maxHeaderCount = config.server.maxHeaderCount
         self.idleTimeout = config.server.idleTimeout
         self.accessLog = config.logging.accessLog
+        self.authenticator = authenticator
     }
 }

@@ -37,9 +37,11 @@ public struct HeaderRewriter: Sendable {
         }
     }
 
-    /// The head to send upstream. `isUpgrade` keeps `Connection: upgrade` and `Upgrade`.
+    /// The head to send upstream. `isUpgrade` keeps `Connection: upgrade` and `Upgrade`; a
+    /// signed-in `identity` adds the bearer token and identity headers the route asks for.
     public func upstreamRequest(
-        _ head: HTTPRequestHead, route: Route, target: RequestTarget, peer: Peer, requestID: String, isUpgrade: Bool
+        _ head: HTTPRequestHead, route: Route, target: RequestTarget, peer: Peer, requestID: String, isUpgrade: Bool,
+        identity: SignedInUser? = nil
     ) -> HTTPRequestHead {
         var headers = head.headers
         let clientHost = target.authority ?? headers.first(name: "host") ?? route.upstream.hostHeader
@@ -66,6 +68,7 @@ public struct HeaderRewriter: Sendable {
         headers.replaceOrAdd(name: "X-Request-Id", value: requestID)
         headers.replaceOrAdd(name: "Host", value: route.preserveHost ? clientHost : route.upstream.hostHeader)
 
+        if let identity { Self.addIdentity(identity, route: route, to: &headers) }
         if isChunked {
             headers.add(name: "Transfer-Encoding", value: "chunked")
             headers.remove(name: "content-length")
@@ -92,6 +95,19 @@ public struct HeaderRewriter: Sendable {
         }
         if !headers.contains(name: "x-request-id") { headers.add(name: "X-Request-Id", value: requestID) }
         return HTTPResponseHead(version: .http1_1, status: head.status, headers: headers)
+    }
+
+    /// The access token replaces whatever `Authorization` the client sent: the app must only ever
+    /// see the token Porteiro vouches for.
+    static func addIdentity(_ identity: SignedInUser, route: Route, to headers: inout HTTPHeaders) {
+        if route.passAccessToken {
+            headers.replaceOrAdd(name: "Authorization", value: "Bearer \(identity.accessToken)")
+        }
+        guard route.passIdentityHeaders else { return }
+        headers.add(name: "X-Forwarded-User", value: identity.user)
+        headers.add(name: "X-Forwarded-Preferred-Username", value: identity.user)
+        if !identity.email.isEmpty { headers.add(name: "X-Forwarded-Email", value: identity.email) }
+        if !identity.groups.isEmpty { headers.add(name: "X-Forwarded-Groups", value: identity.groups.joined(separator: ",")) }
     }
 
     /// Connection and the headers it names, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade,

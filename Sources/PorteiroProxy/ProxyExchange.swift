@@ -7,7 +7,9 @@ struct ProxyExchange {
     let requestID: String
     let route: Route
     /// Kept so a request can be sent again on a fresh connection (see `canRetry`).
-    let upstreamHead: HTTPRequestHead
+    var upstreamHead: HTTPRequestHead
+    /// `Set-Cookie` values Porteiro adds to the upstream's response (a refreshed session).
+    var responseCookies: [String] = []
     let clientKeepAlive: Bool
     let isUpgrade: Bool
     /// The client's headers, kept (copy-on-write, no copy) to choose an error page's format.

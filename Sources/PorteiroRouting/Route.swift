@@ -11,6 +11,8 @@ public struct Route: Sendable, Equatable {
     public var stripPrefix: Bool
     public var preserveHost: Bool
     public var timeout: Duration
+    public var passAccessToken: Bool
+    public var passIdentityHeaders: Bool
 
     public init(index: Int, config: RouteConfig) throws(InvalidValue) {
         self.index = index
@@ -21,6 +23,8 @@ public struct Route: Sendable, Equatable {
         self.stripPrefix = config.stripPrefix
         self.preserveHost = config.preserveHost
         self.timeout = config.timeout
+        self.passAccessToken = config.passAccessToken
+        self.passIdentityHeaders = config.passIdentityHeaders
     }
 
     /// The path to send upstream for a request that matched this route.

@@ -2,6 +2,7 @@ public import Logging
 public import NIOCore
 import NIOExtras
 import NIOPosix
+import PorteiroAuth
 public import PorteiroConfig
 public import PorteiroProxy
 
@@ -16,10 +17,12 @@ public final class GatewayServer: Sendable {
     private let pools: UpstreamPools
     private let grace: Duration
     private let logger: Logger
+    /// Loads the provider's metadata and keys in the background; cancelled at shutdown.
+    private let providerLoader: Task<Void, Never>?
 
     private init(
         channel: any Channel, quiescing: ServerQuiescingHelper, pools: UpstreamPools, readiness: Readiness,
-        grace: Duration, logger: Logger
+        grace: Duration, logger: Logger, providerLoader: Task<Void, Never>?
     ) {
         self.channel = channel
         self.localAddress = channel.localAddress!
@@ -28,13 +31,22 @@ public final class GatewayServer: Sendable {
         self.readiness = readiness
         self.grace = grace
         self.logger = logger
+        self.providerLoader = providerLoader
     }
 
     public static func start(
         config: GatewayConfig, group: any EventLoopGroup, logger: Logger,
         connector: (any UpstreamConnector)? = nil
     ) async throws -> GatewayServer {
-        let settings = try GatewaySettings(config: config)
+        var authenticator: CookieAuthenticator?
+        var providerLoader: Task<Void, Never>?
+        if let provider = config.provider, config.session != nil, config.server.publicURL != nil {
+            let client = ProviderClient(provider: provider)
+            let directory = ProviderDirectory(client: client, provider: provider, logger: logger)
+            authenticator = CookieAuthenticator(config: config, directory: directory, client: client, logger: logger)
+            providerLoader = Task { await directory.load() }
+        }
+        let settings = try GatewaySettings(config: config, authenticator: authenticator)
         let listen = try ListenAddress.parse(config.server.listen).get()
         let readiness = Readiness()
         let connector = connector ?? SocketUpstreamConnector(connectTimeout: .init(config.upstream.connectTimeout))
@@ -63,7 +75,7 @@ public final class GatewayServer: Sendable {
         readiness.set(true)
         let server = GatewayServer(
             channel: channel, quiescing: quiescing, pools: pools, readiness: readiness,
-            grace: config.server.shutdownGrace, logger: logger)
+            grace: config.server.shutdownGrace, logger: logger, providerLoader: providerLoader)
         logger.info("listening", metadata: ["address": "\(server.localAddress)", "routes": "\(settings.routes.routes.count)"])
         return server
     }
@@ -80,6 +92,7 @@ public final class GatewayServer: Sendable {
         }
         try? await drained.futureResult.get()
         timeout.cancel()
+        providerLoader?.cancel()
         pools.shutdown()
     }
 }

@@ -1,0 +1,90 @@
+public import NIOHTTP1
+public import PorteiroRouting
+public import PorteiroSessions
+
+/// The proxy's seam to login. Everything about cookies, sessions and the IdP lives behind it, so
+/// the data path can be tested with a fake and the per-request part stays synchronous.
+public protocol GatewayAuthenticator: Sendable {
+    /// True once the provider's metadata and keys are loaded; `/ready` waits for it.
+    var isReady: Bool { get }
+    /// Per request, no I/O: who the cookies say is signed in.
+    func authenticate(_ request: AuthRequest) -> Authentication
+    /// Refreshes an expiring session (rare; runs off the event loop, single flight per session).
+    func refresh(_ pending: PendingRefresh, request: AuthRequest) async -> Authentication
+    /// The answer that sends an anonymous browser to the IdP and back to `returnTo`.
+    func startLogin(_ request: AuthRequest, returnTo: String?) -> LocalResponse
+    /// `/oauth2/start`, `/oauth2/callback`, `/oauth2/sign_out`.
+    func handle(_ endpoint: AuthEndpoint, _ request: AuthRequest) async -> LocalResponse
+}
+
+public enum AuthEndpoint: String, Sendable {
+    case start = "/oauth2/start"
+    case callback = "/oauth2/callback"
+    case signOut = "/oauth2/sign_out"
+}
+
+/// What the authenticator sees of a request.
+public struct AuthRequest: Sendable {
+    public var headers: HTTPHeaders
+    public var target: RequestTarget
+    public var requestID: String
+    /// Unix seconds.
+    public var now: Int64
+
+    public init(headers: HTTPHeaders, target: RequestTarget, requestID: String, now: Int64) {
+        self.headers = headers
+        self.target = target
+        self.requestID = requestID
+        self.now = now
+    }
+
+    public var wantsJSON: Bool { LocalResponse.prefersJSON(headers) }
+
+    /// A top-level browser navigation, which may be redirected to the IdP. Anything else (XHR,
+    /// fetch, API clients, non-GET) gets 401 instead: a redirect would break it.
+    public func isNavigation(method: HTTPMethod) -> Bool {
+        guard method == .GET || method == .HEAD else { return false }
+        if headers.contains(name: "x-requested-with") { return false }
+        if let mode = headers.first(name: "sec-fetch-mode"), mode.lowercased() != "navigate" { return false }
+        return headers[canonicalForm: "accept"].contains { $0.lowercased().hasPrefix("text/html") }
+    }
+}
+
+public enum Authentication: Sendable {
+    case signedIn(SignedInUser)
+    case refreshNeeded(PendingRefresh)
+    /// `clearCookies`: `Set-Cookie` values deleting cookies that did not open (tampered, expired).
+    case anonymous(clearCookies: [String])
+}
+
+/// An expiring session to refresh; opaque to the proxy.
+public struct PendingRefresh: Sendable {
+    public var session: Session
+
+    public init(session: Session) {
+        self.session = session
+    }
+}
+
+/// The signed-in user as the upstream sees them. Values come from the IdP, so they are stripped
+/// of control characters here: a claim can never split a header.
+public struct SignedInUser: Sendable, Equatable {
+    public var user: String
+    public var email: String
+    public var groups: [String]
+    public var accessToken: String
+    /// `Set-Cookie` values for the response (a refreshed session).
+    public var setCookies: [String]
+
+    public init(user: String, email: String, groups: [String], accessToken: String, setCookies: [String] = []) {
+        self.user = headerSafe(user)
+        self.email = headerSafe(email)
+        self.groups = groups.map(headerSafe).filter { !$0.isEmpty && !$0.contains(",") }
+        self.accessToken = headerSafe(accessToken)
+        self.setCookies = setCookies
+    }
+}
+
+private func headerSafe(_ value: String) -> String {
+    String(value.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f })
+}

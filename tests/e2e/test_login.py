@@ -1,0 +1,136 @@
+"""The whole login flow against real OpenID providers, with an HTTP client that follows
+redirects and fills in the provider's login form like a browser would."""
+import time
+from urllib.parse import parse_qs, urlparse
+
+import requests
+
+HTML = {"Accept": "text/html,application/xhtml+xml"}
+
+
+def log_in(provider, porteiro, user="maria", path="/app/page?x=1&y=two"):
+    """Anonymous deep link → provider login → back at the deep link, signed in."""
+    session = requests.Session()
+    page = session.get(porteiro.url + path, headers=HTML, timeout=10)
+    origin = "{0.scheme}://{0.netloc}".format(urlparse(provider.issuer))
+    assert page.url.startswith(origin), f"expected the provider's login page, got {page.url}"
+    first_redirect = page.history[0]
+    assert first_redirect.status_code == 302
+    authorize = parse_qs(urlparse(first_redirect.headers["Location"]).query)
+    assert authorize["code_challenge_method"] == ["S256"] and len(authorize["code_challenge"][0]) == 43
+    assert len(authorize["state"][0]) >= 22 and len(authorize["nonce"][0]) >= 22
+    assert authorize["redirect_uri"] == [porteiro.url + "/oauth2/callback"]
+    landed = provider.log_in(session, page, user)
+    assert landed.status_code == 200, landed.text[:500]
+    assert landed.url == porteiro.url + path
+    return session, landed.json()
+
+
+def test_login_forwards_bearer_and_identity(stack):
+    provider, porteiro = stack
+    session, echo = log_in(provider, porteiro)
+    headers = echo["headers"]
+    assert echo["path"] == "/app/page?x=1&y=two"
+    assert headers["authorization"].startswith("Bearer ")
+    assert headers["x-forwarded-user"] == "maria"
+    assert headers["x-forwarded-email"] == "maria@example.org"
+    assert headers["x-forwarded-groups"] == "servidores"
+    assert "_porteiro" not in headers.get("cookie", ""), "the session cookie never reaches the app"
+    cookie = next(c for c in session.cookies if c.name == "_porteiro")
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    assert "maria" not in cookie.value
+    token = headers["authorization"].split(" ", 1)[1]
+    assert token not in porteiro.log_text() and cookie.value not in porteiro.log_text(), "no secret in logs"
+
+
+def test_anonymous_api_calls_get_401_not_a_redirect(stack):
+    _, porteiro = stack
+    for headers in [{"Accept": "application/json"}, {**HTML, "X-Requested-With": "XMLHttpRequest"},
+                    {**HTML, "Sec-Fetch-Mode": "cors"}]:
+        response = requests.get(porteiro.url + "/api/x", headers=headers, allow_redirects=False, timeout=10)
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    post = requests.post(porteiro.url + "/form", headers=HTML, allow_redirects=False, timeout=10)
+    assert post.status_code == 401
+    assert requests.get(porteiro.url + "/public/x", timeout=10).status_code == 200
+
+
+def test_two_tabs_logging_in_at_once_both_succeed(stack):
+    provider, porteiro = stack
+    session = requests.Session()
+    first = session.get(porteiro.url + "/tab/one", headers=HTML, timeout=10)
+    second = session.get(porteiro.url + "/tab/two", headers=HTML, timeout=10)
+    assert provider.log_in(session, second, "maria").url == porteiro.url + "/tab/two"
+    assert provider.continue_login(session, first, "maria").url == porteiro.url + "/tab/one"
+
+
+def test_refresh_keeps_the_session_alive_without_the_provider_page(stack):
+    provider, porteiro = stack
+    session, echo = log_in(provider, porteiro)
+    first_token = echo["headers"]["authorization"]
+    time.sleep(3)  # tokens live 5 s, Porteiro refreshes 3 s before expiry
+    response = session.get(porteiro.url + "/after-refresh", headers=HTML, allow_redirects=False, timeout=10)
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["headers"]["authorization"] != first_token
+    assert "_porteiro" in response.headers.get("Set-Cookie", "")
+    again = session.get(porteiro.url + "/after-refresh", headers=HTML, allow_redirects=False, timeout=10)
+    assert again.status_code == 200
+
+
+def test_sign_out_ends_the_session_here_and_at_the_provider(stack):
+    provider, porteiro = stack
+    session, _ = log_in(provider, porteiro)
+    out = session.get(porteiro.url + "/oauth2/sign_out?rd=/public/bye", allow_redirects=False, timeout=10)
+    assert out.status_code == 302
+    location = urlparse(out.headers["Location"])
+    query = parse_qs(location.query)
+    assert out.headers["Location"].startswith(provider.issuer)
+    assert query["client_id"] == [provider.client_id]
+    assert query["post_logout_redirect_uri"] == [porteiro.url + "/public/bye"]
+    assert "id_token_hint" in query
+    assert "_porteiro=;" in out.headers["Set-Cookie"]
+    assert not any(c.name == "_porteiro" for c in session.cookies)
+    again = session.get(porteiro.url + "/app/page", headers=HTML, allow_redirects=False, timeout=10)
+    assert again.status_code == 302 and again.headers["Location"].startswith(provider.issuer)
+
+
+def test_tampered_cookie_is_anonymous_and_cleared(stack):
+    provider, porteiro = stack
+    session, _ = log_in(provider, porteiro)
+    cookie = next(c for c in session.cookies if c.name == "_porteiro")
+    tampered = cookie.value[:-3] + ("AAA" if not cookie.value.endswith("AAA") else "BBB")
+    response = requests.get(porteiro.url + "/app", headers={**HTML, "Cookie": f"_porteiro={tampered}"},
+                            allow_redirects=False, timeout=10)
+    assert response.status_code == 302 and response.headers["Location"].startswith(provider.issuer)
+    assert "_porteiro=; Path=/; Max-Age=0" in response.headers["Set-Cookie"]
+
+
+def test_callback_with_a_wrong_or_replayed_state_is_refused(stack):
+    provider, porteiro = stack
+    session = requests.Session()
+    page = session.get(porteiro.url + "/deep", headers=HTML, timeout=10)
+    landed = provider.log_in(session, page, "maria")
+    callback = next(r.url for r in landed.history if "/oauth2/callback?" in r.url)
+    replay = session.get(callback, allow_redirects=False, timeout=10)
+    assert replay.status_code == 400 and "no longer valid" in replay.text
+    forged = requests.get(porteiro.url + "/oauth2/callback?code=x&state=forged", timeout=10)
+    assert forged.status_code == 400
+
+
+def test_idp_errors_become_a_clear_page(stack):
+    _, porteiro = stack
+    session = requests.Session()
+    start = session.get(porteiro.url + "/oauth2/start?rd=/x", allow_redirects=False, timeout=10)
+    state = parse_qs(urlparse(start.headers["Location"]).query)["state"][0]
+    response = session.get(
+        porteiro.url + f"/oauth2/callback?error=access_denied&error_description=User+said+no&state={state}", timeout=10)
+    assert response.status_code == 403
+    assert "access_denied" in response.text and "User said no" in response.text
+
+
+def test_start_refuses_offsite_return_targets(stack):
+    _, porteiro = stack
+    session = requests.Session()
+    for target in ["//evil.example", "https://evil.example/", "/\\evil.example"]:
+        start = session.get(porteiro.url + "/oauth2/start", params={"rd": target}, allow_redirects=False, timeout=10)
+        assert start.status_code == 302
