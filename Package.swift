@@ -148,6 +148,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "PorteiroAuthTests",
+            dependencies: [
+                "PorteiroAuth", "PorteiroSessions",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "PorteiroSessionsTests",
             dependencies: ["PorteiroSessions"],
             swiftSettings: strict

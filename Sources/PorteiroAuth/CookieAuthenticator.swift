@@ -21,6 +21,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     let lifetime: Int64
     let refreshMargin: Int64
     let refresher: RefreshCoordinator
+    let pages: PageRenderer
     let logger: Logger
 
     /// `config` must have passed validation (provider, session and public URL present).
@@ -42,6 +43,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.lifetime = session.lifetime.components.seconds
         self.refreshMargin = session.refreshBefore.components.seconds
         self.refresher = RefreshCoordinator()
+        self.pages = PageRenderer(template: config.server.errorPageTemplate)
         self.logger = logger
     }
 
@@ -63,7 +65,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
 
     public func startLogin(_ request: AuthRequest, returnTo: String?) -> LocalResponse {
         guard let metadata = directory.metadata else {
-            return page(.serviceUnavailable, "Sign-in is temporarily unavailable: the identity provider has not answered yet. Please try again shortly.", request, extra: ["Retry-After": "5"])
+            return page(.serviceUnavailable, .loginUnavailable, request, extra: ["Retry-After": "5"])
         }
         let attempt = AuthorizationRequest.random()
         let state = LoginState(
@@ -122,7 +124,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
             .map { cookies.setCookie(name: $0.element.0, value: "", maxAge: 0) }
     }
 
-    func page(_ status: HTTPResponseStatus, _ message: String, _ request: AuthRequest, extra: HTTPHeaders = [:]) -> LocalResponse {
-        LocalResponse.error(status, message: message, requestID: request.requestID, wantsJSON: request.wantsJSON, extraHeaders: extra)
+    func page(_ status: HTTPResponseStatus, _ text: PageText, _ request: AuthRequest, extra: HTTPHeaders = [:]) -> LocalResponse {
+        pages.error(status, text, requestID: request.requestID, request: request.headers, extraHeaders: extra)
     }
 }

@@ -24,9 +24,9 @@ extension CookieAuthenticator {
         let stateParameter = query["state"] ?? ""
         let cookieName = LoginState.cookieName(prefix: cookies.fullName, state: stateParameter)
         let clearState = cookies.setCookie(name: cookieName, value: "", maxAge: 0)
-        func fail(_ status: HTTPResponseStatus, _ message: String, reason: String) -> LocalResponse {
+        func fail(_ status: HTTPResponseStatus, _ text: PageText, reason: String) -> LocalResponse {
             logger.notice("login failed", metadata: ["reason": "\(reason)", "request_id": "\(request.requestID)"])
-            var response = page(status, message, request)
+            var response = page(status, text, request)
             if jar[cookieName] != nil { response.headers.add(name: "Set-Cookie", value: clearState) }
             return response
         }
@@ -35,23 +35,23 @@ extension CookieAuthenticator {
             let opened = sealer.open(sealed, purpose: "state"), let state = LoginState(decoding: opened),
             constantTimeEqual(state.state, stateParameter), !state.isExpired(now: request.now)
         else {
-            return fail(.badRequest, "This sign-in link is no longer valid. Please start again.", reason: "state")
+            return fail(.badRequest, .loginLinkInvalid, reason: "state")
         }
         if let error = query["error"] {
             let detail = query["error_description"].map { ": \($0)" } ?? ""
-            return fail(.forbidden, "The identity provider did not sign you in (\(error)\(detail)).", reason: "idp_\(error)")
+            return fail(.forbidden, .idpDenied(error + detail), reason: "idp_\(error)")
         }
         guard let code = query["code"], let metadata = directory.metadata else {
-            return fail(.badRequest, "The identity provider sent no authorization code.", reason: "no_code")
+            return fail(.badRequest, .noCode, reason: "no_code")
         }
         let session: Session
         do {
             let tokens = try await client.exchange(code: code, verifier: state.codeVerifier, redirectURI: redirectURI, metadata: metadata)
             session = try await newSession(from: tokens, nonce: state.nonce, now: request.now, metadata: metadata)
         } catch let failure as ProviderClient.Failure {
-            return fail(.badGateway, "The identity provider could not complete the sign-in.", reason: "\(failure)")
+            return fail(.badGateway, .idpFailed, reason: "\(failure)")
         } catch {
-            return fail(.unauthorized, "The identity provider's answer could not be trusted.", reason: "\(error)")
+            return fail(.unauthorized, .idpUntrusted, reason: "\(error)")
         }
         logger.info("login completed", metadata: ["user": "\(session.user)", "request_id": "\(request.requestID)"])
         var headers: HTTPHeaders = ["Location": state.returnTo, "Cache-Control": "no-store"]

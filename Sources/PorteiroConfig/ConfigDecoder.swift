@@ -27,6 +27,10 @@ struct ConfigDecoder {
         if let n = e["public_url"], let v = reader.string(n) { server.publicURL = v }
         if let n = e["trusted_proxies"], let v = reader.strings(n) { server.trustedProxies = v }
         if let n = e["allowed_redirect_hosts"], let v = reader.strings(n) { server.allowedRedirectHosts = v }
+        if let n = e["templates_dir"], let v = reader.string(n) {
+            server.templatesDir = v
+            server.errorPageTemplate = reader.file(n, path: v + "/error.html")
+        }
         if let n = e["shutdown_grace"], let v = reader.duration(n) { server.shutdownGrace = v }
         if let n = e["idle_timeout"], let v = reader.duration(n) { server.idleTimeout = v }
         if let n = e["max_header_bytes"], let v = reader.int(n, in: 1_024...1_048_576) { server.maxHeaderBytes = v }

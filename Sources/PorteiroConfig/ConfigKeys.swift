@@ -3,7 +3,7 @@
 public enum ConfigKeys {
     public static let root: Set = ["server", "upstream", "logging", "provider", "session", "routes"]
     public static let server: Set = [
-        "listen", "public_url", "trusted_proxies", "allowed_redirect_hosts", "shutdown_grace", "idle_timeout",
+        "listen", "public_url", "trusted_proxies", "allowed_redirect_hosts", "templates_dir", "shutdown_grace", "idle_timeout",
         "max_header_bytes", "max_header_count",
     ]
     public static let upstream: Set = ["connect_timeout", "idle_timeout", "max_lifetime", "max_idle_per_upstream"]

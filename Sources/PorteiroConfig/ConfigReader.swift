@@ -161,6 +161,16 @@ struct ConfigReader {
         }
     }
 
+    /// A file's text, for a key that names a file or folder; a problem at `node` when unreadable.
+    mutating func file(_ node: ConfigNode, path: String) -> String? {
+        do {
+            return try readFile(path)
+        } catch {
+            report(node, "cannot read \(path): \(error)")
+            return nil
+        }
+    }
+
     private enum SecretSource {
         case inline(ConfigNode)
         case file(String)
@@ -175,12 +185,7 @@ struct ConfigReader {
         }
         if let inline { return .inline(inline) }
         guard let file, let path = string(file) else { return nil }
-        do {
-            return .file(try readFile(path))
-        } catch {
-            report(file, "cannot read \(path): \(error)")
-            return nil
-        }
+        return self.file(file, path: path).map(SecretSource.file)
     }
 
     private func closest(to key: String, in keys: Set<String>) -> String? {

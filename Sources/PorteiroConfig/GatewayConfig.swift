@@ -38,6 +38,10 @@ public struct ServerConfig: Sendable, Equatable {
     /// Hosts (exact, or `.example.org` for subdomains) that login and sign-out may return to,
     /// besides the public URL's own.
     public var allowedRedirectHosts: [String] = []
+    /// Folder with an `error.html` that replaces Porteiro's built-in error page.
+    public var templatesDir: String?
+    /// That file's content, read once when the configuration is loaded.
+    public var errorPageTemplate: String?
     /// How long in-flight requests may run after SIGTERM before connections are closed.
     public var shutdownGrace: Duration = .seconds(30)
     /// Longest a keep-alive client connection may sit idle between requests.

@@ -55,13 +55,10 @@ public enum ClaimValue: Sendable, Equatable, Codable {
         }
     }
 
-    /// A list of strings; a single string counts as a list of one.
+    /// A list of strings; a single value counts as a list of one.
     public var strings: [String] {
-        switch self {
-        case .array(let items): return items.compactMap(\.string)
-        case .string(let value): return [value]
-        default: return []
-        }
+        if case .array(let items) = self { return items.compactMap(\.string) }
+        return string.map { [$0] } ?? []
     }
 
     public var number: Double? {

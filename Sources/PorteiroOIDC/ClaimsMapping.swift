@@ -8,6 +8,15 @@ public struct Identity: Sendable, Equatable {
     public var groups: [String]
     public var roles: [String]
     public var sid: String?
+
+    public init(subject: String, user: String, email: String, groups: [String], roles: [String], sid: String?) {
+        self.subject = subject
+        self.user = user
+        self.email = email
+        self.groups = groups
+        self.roles = roles
+        self.sid = sid
+    }
 }
 
 extension ProviderConfig.Claims {

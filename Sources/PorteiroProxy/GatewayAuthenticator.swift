@@ -38,8 +38,6 @@ public struct AuthRequest: Sendable {
         self.now = now
     }
 
-    public var wantsJSON: Bool { LocalResponse.prefersJSON(headers) }
-
     /// A top-level browser navigation, which may be redirected to the IdP. Anything else (XHR,
     /// fetch, API clients, non-GET) gets 401 instead: a redirect would break it.
     public func isNavigation(method: HTTPMethod) -> Bool {

@@ -16,8 +16,8 @@ extension GatewayHandler {
         if request.isNavigation(method: head.method) {
             response = authenticator.startLogin(request, returnTo: request.target.path + request.target.query)
         } else {
-            response = LocalResponse.error(
-                .unauthorized, message: "Sign-in is required.", requestID: request.requestID, wantsJSON: request.wantsJSON,
+            response = settings.pages.error(
+                .unauthorized, .signInRequired, requestID: request.requestID, request: request.headers,
                 extraHeaders: ["WWW-Authenticate": #"Bearer realm="porteiro""#])
         }
         for cookie in clearCookies { response.headers.add(name: "Set-Cookie", value: cookie) }
@@ -46,7 +46,7 @@ extension GatewayHandler {
                 self.state = .idle
                 self.answerAnonymous(head, request: request, clearCookies: clearCookies, log: exchange.log, context: context)
             case .refreshNeeded:
-                self.respondWithError(.badGateway, "The session could not be refreshed.", cause: nil)
+                self.respondWithError(.badGateway, .refreshFailed, cause: nil)
             }
         }
     }

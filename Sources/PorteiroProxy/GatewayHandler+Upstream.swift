@@ -36,9 +36,9 @@ extension GatewayHandler: UpstreamResponseReceiver {
         switch result {
         case .failure(let error):
             if case ChannelError.connectTimeout = error {
-                respondWithError(.gatewayTimeout, "The application did not accept the connection in time.", cause: error)
+                respondWithError(.gatewayTimeout, .appSlowToAccept, cause: error)
             } else {
-                respondWithError(.badGateway, "The application is not reachable.", cause: error)
+                respondWithError(.badGateway, .appUnreachable, cause: error)
             }
         case .success(let connection):
             logger.trace(
@@ -117,7 +117,7 @@ extension GatewayHandler: UpstreamResponseReceiver {
         }
         self.exchange = exchange
         if !exchange.responseHeadReceived {
-            respondWithError(.badGateway, "The application closed the connection without answering.", cause: nil)
+            respondWithError(.badGateway, .appHungUp, cause: nil)
         } else {
             // Cut mid-body: closing tells the client the response is incomplete.
             logger.warning("upstream closed mid-response", metadata: ["request_id": "\(exchange.requestID)"])
@@ -139,7 +139,7 @@ extension GatewayHandler: UpstreamResponseReceiver {
     }
 
     /// An error page in place of the upstream's response, which never started.
-    func respondWithError(_ status: HTTPResponseStatus, _ message: String, cause: (any Error)?) {
+    func respondWithError(_ status: HTTPResponseStatus, _ text: PageText, cause: (any Error)?) {
         guard let context, let exchange else { return }
         logger.error(
             "upstream failed",
@@ -147,7 +147,7 @@ extension GatewayHandler: UpstreamResponseReceiver {
                 "request_id": "\(exchange.requestID)", "status": "\(status.code)",
                 "upstream": "\(exchange.route.upstream)", "error": "\(cause.map { "\($0)" } ?? "closed")",
             ])
-        let page = LocalResponse.error(status, message: message, requestID: exchange.requestID, wantsJSON: exchange.wantsJSON)
+        let page = settings.pages.error(status, text, requestID: exchange.requestID, request: exchange.clientHeaders)
         state = .answering(page, exchange.log, requestID: exchange.requestID, keepAlive: false)
         writeLocal(page, log: exchange.log, requestID: exchange.requestID,
                    keepAlive: exchange.clientKeepAlive && exchange.requestComplete, context: context)
@@ -166,7 +166,7 @@ extension GatewayHandler: UpstreamResponseReceiver {
         self.connection = nil
         connection.handler.receiver = nil
         connection.channel.close(promise: nil)
-        respondWithError(.gatewayTimeout, "The application did not answer in time.", cause: nil)
+        respondWithError(.gatewayTimeout, .appSilent, cause: nil)
     }
 
     /// The client went away or the connection failed: drop the upstream side too.

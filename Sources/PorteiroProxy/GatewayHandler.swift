@@ -136,7 +136,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let parserError = error as? HTTPParserError, case .idle = state {
             let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
             let requestID = requestIDs.next()
-            let page = LocalResponse.error(status, message: "The request could not be read.", requestID: requestID, wantsJSON: false)
+            let page = settings.pages.error(status, .unreadable, requestID: requestID, request: [:])
             logger.notice("rejected unreadable request", metadata: ["request_id": "\(requestID)", "status": "\(status.code)"])
             let channel = context.channel
             writeResponse(page, keepAlive: false, context: context).assumeIsolated().whenComplete { _ in
@@ -154,10 +154,8 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let requestID = requestIDs.next()
         let log = AccessLogEntry(method: head.method, host: head.headers.first(name: "host"), uri: head.uri, start: .now())
-        func refuse(_ status: HTTPResponseStatus, _ message: String, headers: HTTPHeaders = [:]) {
-            let page = LocalResponse.error(
-                status, message: message, requestID: requestID, wantsJSON: LocalResponse.prefersJSON(head.headers),
-                extraHeaders: headers)
+        func refuse(_ status: HTTPResponseStatus, _ text: PageText, headers: HTTPHeaders = [:]) {
+            let page = settings.pages.error(status, text, requestID: requestID, request: head.headers, extraHeaders: headers)
             answer(page, head: head, log: log, requestID: requestID, context: context)
         }
 
@@ -165,7 +163,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return refuse(status, message)
         }
         guard case .success(let target) = RequestTarget.parse(head.uri) else {
-            return refuse(.badRequest, "The request path is not acceptable.")
+            return refuse(.badRequest, .badPath)
         }
         if let health = HealthEndpoint(path: target.routingPath) {
             let ready = readiness.isReady && (settings.authenticator?.isReady ?? true)
@@ -177,13 +175,13 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let host = target.authority ?? head.headers.first(name: "host")
         guard let route = settings.routes.route(host: host, path: target.routingPath) else {
-            return refuse(.notFound, "No application is configured at this address.")
+            return refuse(.notFound, .noRoute)
         }
         guard route.auth == .required else {
             return proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context)
         }
         guard let authenticator = settings.authenticator else {
-            return refuse(.unauthorized, "Sign-in is required.", headers: ["WWW-Authenticate": #"Bearer realm="porteiro""#])
+            return refuse(.unauthorized, .signInRequired, headers: ["WWW-Authenticate": #"Bearer realm="porteiro""#])
         }
         switch authenticator.authenticate(request) {
         case .signedIn(let user):

@@ -10,6 +10,7 @@ public struct GatewaySettings: Sendable {
     public var maxHeaderCount: Int
     public var idleTimeout: Duration
     public var accessLog: Bool
+    public var pages: PageRenderer
     /// Nil while no provider is configured: `auth: required` routes then answer 401.
     public var authenticator: (any GatewayAuthenticator)?
 
@@ -21,5 +22,6 @@ public struct GatewaySettings: Sendable {
         self.idleTimeout = config.server.idleTimeout
         self.accessLog = config.logging.accessLog
         self.authenticator = authenticator
+        self.pages = PageRenderer(template: config.server.errorPageTemplate)
     }
 }

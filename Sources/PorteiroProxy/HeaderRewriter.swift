@@ -144,12 +144,3 @@ public struct HeaderRewriter: Sendable {
         if !kept.isEmpty { headers.add(name: "Cookie", value: kept.joined(separator: "; ")) }
     }
 }
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: Character) -> Substring {
-        var result = self
-        while result.first == set { result.removeFirst() }
-        while result.last == set { result.removeLast() }
-        return result
-    }
-}

@@ -1,9 +1,6 @@
 public import NIOHTTP1
 
-/// A response Porteiro writes itself: health answers and small error pages.
-///
-/// Pages carry the request id, which also appears in the log line, so an operator can find the
-/// cause of a user's error; they never contain stack traces or internal addresses.
+/// A response Porteiro writes itself: health answers, redirects and error pages (`PageRenderer`).
 public struct LocalResponse: Sendable {
     public var status: HTTPResponseStatus
     public var headers: HTTPHeaders
@@ -13,33 +10,6 @@ public struct LocalResponse: Sendable {
         self.status = status
         self.headers = headers
         self.body = body
-    }
-
-    /// An error page in HTML, or JSON when the client prefers it (API and XHR callers).
-    public static func error(
-        _ status: HTTPResponseStatus, message: String, requestID: String, wantsJSON: Bool,
-        extraHeaders: HTTPHeaders = [:]
-    ) -> LocalResponse {
-        var headers = extraHeaders
-        headers.add(name: "Cache-Control", value: "no-store")
-        headers.add(name: "X-Request-Id", value: requestID)
-        if wantsJSON {
-            headers.add(name: "Content-Type", value: "application/json")
-            let body = #"{"error":"\#(jsonEscaped(status.reasonPhrase))","status":\#(status.code),"#
-                + #""message":"\#(jsonEscaped(message))","request_id":"\#(jsonEscaped(requestID))"}"#
-            return LocalResponse(status: status, headers: headers, body: body)
-        }
-        headers.add(name: "Content-Type", value: "text/html; charset=utf-8")
-        headers.add(name: "Content-Security-Policy", value: "default-src 'none'; style-src 'unsafe-inline'")
-        let title = "\(status.code) \(htmlEscaped(status.reasonPhrase))"
-        let body = """
-            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(title)</title>
-            <style>body{font:16px system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;color:#222}
-            small{color:#666}</style></head><body><h1>\(title)</h1><p>\(htmlEscaped(message))</p>
-            <p><small>Request id: \(htmlEscaped(requestID)) · Porteiro</small></p></body></html>
-
-            """
-        return LocalResponse(status: status, headers: headers, body: body)
     }
 
     public static func plain(_ status: HTTPResponseStatus, _ text: String) -> LocalResponse {

@@ -42,8 +42,6 @@ struct ProxyExchange {
         self.requestHasBody = RequestFraming.hasBody(clientHead.headers)
     }
 
-    var wantsJSON: Bool { LocalResponse.prefersJSON(clientHeaders) }
-
     /// A reused connection can be closed by the upstream just as we send on it; then an
     /// idempotent request without a body is sent once more on a new connection (RFC 9110 §9.2.2).
     func canRetry(onReused isReused: Bool) -> Bool {
@@ -61,23 +59,23 @@ enum RequestFraming {
     /// Why a head cannot be forwarded safely, or nil. Porteiro and the upstream must agree where
     /// each request ends, or one request can smuggle another past the gateway.
     /// (Header size and count limits are the decoder's, see `GatewayPipeline`.)
-    static func problem(in head: HTTPRequestHead) -> (HTTPResponseStatus, String)? {
+    static func problem(in head: HTTPRequestHead) -> (HTTPResponseStatus, PageText)? {
         let hosts = head.headers[canonicalForm: "host"]
         if hosts.count > 1 || (head.version.major == 1 && head.version.minor >= 1 && hosts.isEmpty) {
-            return (.badRequest, "The request must carry exactly one Host header.")
+            return (.badRequest, .oneHost)
         }
         let codings = head.headers[canonicalForm: "transfer-encoding"]
         if !codings.isEmpty {
             guard codings.count == 1, codings[0].lowercased() == "chunked" else {
-                return (.notImplemented, "Only chunked transfer coding is supported.")
+                return (.notImplemented, .chunkedOnly)
             }
             if head.headers.contains(name: "content-length") {
-                return (.badRequest, "The request has both Content-Length and Transfer-Encoding.")
+                return (.badRequest, .ambiguousLength)
             }
         }
         let lengths = head.headers[canonicalForm: "content-length"]
         if lengths.count > 1 || lengths.contains(where: { UInt64($0) == nil }) {
-            return (.badRequest, "The request has an invalid Content-Length.")
+            return (.badRequest, .ambiguousLength)
         }
         return nil
     }

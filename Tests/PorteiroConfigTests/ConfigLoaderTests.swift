@@ -168,6 +168,13 @@ let minimalRoutes = """
         #expect(missing.contains { $0.path == "session.secrets_file" && $0.message.contains("cannot read /nope") })
     }
 
+    @Test func readsTheErrorPageTemplateOnce() throws {
+        let config = try loader(files: ["/t/error.html": "<p>{{message}}</p>"]).load(yaml: "server: { templates_dir: /t }\n" + minimalRoutes)
+        #expect(config.server.errorPageTemplate == "<p>{{message}}</p>")
+        let missing = problems("server: { templates_dir: /nowhere }\n" + minimalRoutes)
+        #expect(missing.contains { $0.path == "server.templates_dir" && $0.message.contains("cannot read /nowhere/error.html") })
+    }
+
     @Test func reportsYAMLSyntaxErrorsWithLine() {
         let found = problems("routes:\n  - path: /\n    upstream: [unclosed\n")
         #expect(found.count == 1)

@@ -1,0 +1,109 @@
+public import NIOHTTP1
+
+/// A sentence shown on an error page, in every language pages are served in.
+public struct PageText: Sendable, Equatable {
+    public let en: String
+    public let ptBR: String
+
+    public init(en: String, ptBR: String) {
+        self.en = en
+        self.ptBR = ptBR
+    }
+
+    public func localized(_ language: PageLanguage) -> String {
+        language == .ptBR ? ptBR : en
+    }
+}
+
+/// The page language, from `Accept-Language`: Brazilian Portuguese when the client prefers any
+/// Portuguese, else English.
+public enum PageLanguage: String, Sendable {
+    case en
+    case ptBR = "pt-BR"
+
+    public static func preferred(_ headers: HTTPHeaders) -> PageLanguage {
+        var best: (language: PageLanguage, quality: Double)?
+        for value in headers[canonicalForm: "accept-language"] {
+            for item in value.split(separator: ",") {
+                let parts = item.split(separator: ";")
+                let tag = parts[0].trimmingCharacters(in: " ").lowercased()
+                let quality = parts.dropFirst().lazy
+                    .compactMap { $0.trimmingCharacters(in: " ").hasPrefix("q=") ? Double($0.trimmingCharacters(in: " ").dropFirst(2)) : nil }
+                    .first ?? 1
+                let language: PageLanguage? = tag.hasPrefix("pt") ? .ptBR : (tag.hasPrefix("en") ? .en : nil)
+                if let language, quality > (best?.quality ?? 0) { best = (language, quality) }
+            }
+        }
+        return best?.language ?? .en
+    }
+
+    func title(_ status: HTTPResponseStatus) -> String {
+        guard self == .ptBR else { return status.reasonPhrase }
+        switch status.code {
+        case 400: return "Requisição inválida"
+        case 401: return "É preciso entrar"
+        case 403: return "Acesso negado"
+        case 404: return "Não encontrado"
+        case 405: return "Método não permitido"
+        case 431: return "Cabeçalhos grandes demais"
+        case 501: return "Não implementado"
+        case 502: return "Aplicação indisponível"
+        case 503: return "Serviço indisponível"
+        case 504: return "A aplicação não respondeu a tempo"
+        default: return status.reasonPhrase
+        }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: Character) -> Substring {
+        var result = self
+        while result.first == set { result.removeFirst() }
+        while result.last == set { result.removeLast() }
+        return result
+    }
+}
+
+/// Every sentence Porteiro's own pages use.
+extension PageText {
+    public static let signInRequired = PageText(en: "Sign-in is required.", ptBR: "É preciso entrar para continuar.")
+    public static let noRoute = PageText(
+        en: "No application is configured at this address.", ptBR: "Nenhuma aplicação está configurada neste endereço.")
+    public static let badPath = PageText(
+        en: "The request path is not acceptable.", ptBR: "O caminho da requisição não é aceitável.")
+    public static let unreadable = PageText(en: "The request could not be read.", ptBR: "A requisição não pôde ser lida.")
+    public static let oneHost = PageText(
+        en: "The request must carry exactly one Host header.", ptBR: "A requisição deve ter exatamente um cabeçalho Host.")
+    public static let chunkedOnly = PageText(
+        en: "Only chunked transfer coding is supported.", ptBR: "Só a codificação de transferência chunked é aceita.")
+    public static let ambiguousLength = PageText(
+        en: "The request's length is ambiguous (Content-Length and Transfer-Encoding, or an invalid Content-Length).",
+        ptBR: "O tamanho da requisição é ambíguo (Content-Length e Transfer-Encoding, ou Content-Length inválido).")
+    public static let appUnreachable = PageText(
+        en: "The application is not reachable.", ptBR: "A aplicação não está acessível.")
+    public static let appSlowToAccept = PageText(
+        en: "The application did not accept the connection in time.", ptBR: "A aplicação não aceitou a conexão a tempo.")
+    public static let appSilent = PageText(en: "The application did not answer in time.", ptBR: "A aplicação não respondeu a tempo.")
+    public static let appHungUp = PageText(
+        en: "The application closed the connection without answering.", ptBR: "A aplicação fechou a conexão sem responder.")
+    public static let refreshFailed = PageText(
+        en: "The session could not be refreshed.", ptBR: "Não foi possível renovar a sessão.")
+    public static let loginUnavailable = PageText(
+        en: "Sign-in is temporarily unavailable: the identity provider has not answered yet. Please try again shortly.",
+        ptBR: "O acesso está temporariamente indisponível: o provedor de identidade ainda não respondeu. Tente de novo em instantes.")
+    public static let loginLinkInvalid = PageText(
+        en: "This sign-in link is no longer valid. Please start again.",
+        ptBR: "Este link de acesso não é mais válido. Comece de novo.")
+    public static let noCode = PageText(
+        en: "The identity provider sent no authorization code.", ptBR: "O provedor de identidade não enviou o código de autorização.")
+    public static let idpFailed = PageText(
+        en: "The identity provider could not complete the sign-in.", ptBR: "O provedor de identidade não conseguiu concluir o acesso.")
+    public static let idpUntrusted = PageText(
+        en: "The identity provider's answer could not be trusted.", ptBR: "A resposta do provedor de identidade não é confiável.")
+
+    public static func idpDenied(_ error: String) -> PageText {
+        PageText(
+            en: "The identity provider did not sign you in (\(error)).",
+            ptBR: "O provedor de identidade não concluiu o seu acesso (\(error)).")
+    }
+}

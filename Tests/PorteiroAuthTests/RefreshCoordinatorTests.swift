@@ -1,0 +1,60 @@
+import NIOConcurrencyHelpers
+@testable import PorteiroAuth
+import PorteiroSessions
+import Testing
+
+func session(refreshToken: String = "r1") -> Session {
+    Session(subject: "s", user: "maria", accessToken: "a1", refreshToken: refreshToken, createdAt: 0, expiresAt: 10_000)
+}
+
+@Suite struct RefreshCoordinatorTests {
+    @Test func concurrentRequestsOfOneSessionRefreshOnce() async {
+        let coordinator = RefreshCoordinator()
+        let calls = NIOLockedValueBox(0)
+        let outcomes = await withTaskGroup(of: String?.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    let outcome = await coordinator.refresh(session(), now: 100) { old in
+                        calls.withLockedValue { $0 += 1 }
+                        try await Task.sleep(for: .milliseconds(50))
+                        var new = old
+                        new.accessToken = "a2"
+                        return new
+                    }
+                    if case .refreshed(let new) = outcome { return new.accessToken }
+                    return nil
+                }
+            }
+            return await group.reduce(into: [String?]()) { $0.append($1) }
+        }
+        #expect(calls.withLockedValue { $0 } == 1)
+        #expect(outcomes.allSatisfy { $0 == "a2" })
+    }
+
+    @Test func aLateRequestWithTheRotatedTokenGetsTheWinnersResult() async {
+        let coordinator = RefreshCoordinator()
+        _ = await coordinator.refresh(session(), now: 100) { old in
+            var new = old
+            new.accessToken = "a2"
+            return new
+        }
+        let late = await coordinator.refresh(session(), now: 130) { _ in
+            throw ProviderClient.Failure.refused(status: 400, error: "invalid_grant", description: nil)
+        }
+        guard case .refreshed(let new) = late else { Issue.record("expected the earlier result, got \(late)"); return }
+        #expect(new.accessToken == "a2")
+    }
+
+    @Test func aRefusedRefreshEndsTheSessionAndAnUnreachableIdPKeepsIt() async {
+        let coordinator = RefreshCoordinator()
+        let refused = await coordinator.refresh(session(refreshToken: "x"), now: 100) { _ in
+            throw ProviderClient.Failure.refused(status: 400, error: "invalid_grant", description: nil)
+        }
+        guard case .ended = refused else { Issue.record("expected .ended, got \(refused)"); return }
+        let down = await coordinator.refresh(session(refreshToken: "y"), now: 100) { _ in
+            throw ProviderClient.Failure.unreachable("connection refused")
+        }
+        guard case .keep(let kept) = down else { Issue.record("expected .keep, got \(down)"); return }
+        #expect(kept.accessToken == "a1")
+    }
+}
