@@ -37,7 +37,9 @@ public final class CookieAuthenticator: GatewayAuthenticator {
             name: session.cookieName, secure: PublicURL.parse(publicURL)?.scheme == .https, domain: session.cookieDomain,
             hostPrefix: session.cookieHostPrefix)
         self.returnTargets = ReturnTarget(publicURL: publicURL, allowedHosts: config.server.allowedRedirectHosts)
-        self.verifier = IDTokenVerifier(issuer: provider.issuer, clientID: provider.clientID, clockSkew: provider.clockSkew)
+        self.verifier = IDTokenVerifier(
+            issuer: provider.issuer, clientID: provider.clientID, clockSkew: provider.clockSkew,
+            hmacSecret: provider.hmacIDTokens ? provider.clientSecret : nil)
         self.publicURL = publicURL
         self.redirectURI = publicURL + AuthEndpoint.callback.rawValue
         self.lifetime = session.lifetime.components.seconds

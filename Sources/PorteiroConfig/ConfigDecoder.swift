@@ -63,6 +63,7 @@ struct ConfigDecoder {
         if let n = e["scopes"], let v = reader.strings(n) { p.scopes = v }
         if let n = e["extra_auth_params"], let v = reader.stringMap(n) { p.extraAuthParameters = v }
         if let n = e["use_userinfo"], let v = reader.bool(n) { p.useUserinfo = v }
+        if let n = e["hmac_id_tokens"], let v = reader.bool(n) { p.hmacIDTokens = v }
         if let n = e["clock_skew"], let v = reader.duration(n) { p.clockSkew = v }
         if let n = e["timeout"], let v = reader.duration(n) { p.timeout = v }
         if let n = e["claims"], let c = reader.mapping(n, keys: ConfigKeys.claims) {
@@ -104,6 +105,12 @@ struct ConfigDecoder {
         if let n = e["timeout"], let v = reader.duration(n) { route.timeout = v }
         if let n = e["pass_access_token"], let v = reader.bool(n) { route.passAccessToken = v }
         if let n = e["pass_identity_headers"], let v = reader.bool(n) { route.passIdentityHeaders = v }
+        if let n = e["identity_headers"], let h = reader.mapping(n, keys: ConfigKeys.identityHeaders) {
+            if let n = h["user"], let v = reader.string(n) { route.identityHeaders.user = v }
+            if let n = h["email"], let v = reader.string(n) { route.identityHeaders.email = v }
+            if let n = h["groups"], let v = reader.string(n) { route.identityHeaders.groups = v }
+            if let n = h["preferred_username"], let v = reader.string(n) { route.identityHeaders.preferredUsername = v }
+        }
         return route
     }
 

@@ -10,7 +10,7 @@ public enum ConfigKeys {
     public static let logging: Set = ["level", "access_log"]
     public static let provider: Set = [
         "issuer", "client_id", "client_secret", "client_secret_file", "token_endpoint_auth_method", "scopes",
-        "extra_auth_params", "claims", "use_userinfo", "endpoints", "clock_skew", "timeout",
+        "extra_auth_params", "claims", "use_userinfo", "endpoints", "hmac_id_tokens", "clock_skew", "timeout",
     ]
     public static let claims: Set = ["user", "email", "groups", "roles"]
     public static let endpoints: Set = ["authorization", "token", "jwks", "userinfo", "end_session"]
@@ -19,14 +19,16 @@ public enum ConfigKeys {
     ]
     public static let route: Set = [
         "host", "path", "upstream", "auth", "strip_prefix", "preserve_host", "timeout", "pass_access_token",
-        "pass_identity_headers",
+        "pass_identity_headers", "identity_headers",
     ]
+    public static let identityHeaders: Set = ["user", "email", "groups", "preferred_username"]
 
     /// `server.listen`, `routes[].path`, …
     public static var allPaths: [String] {
         let sections: [(String, Set<String>)] = [
             ("server", server), ("upstream", upstream), ("logging", logging), ("provider", provider),
             ("provider.claims", claims), ("provider.endpoints", endpoints), ("session", session), ("routes[]", route),
+            ("routes[].identity_headers", identityHeaders),
         ]
         return sections.flatMap { section, keys in keys.sorted().map { "\(section).\($0)" } }
     }

@@ -46,6 +46,10 @@ public enum ConfigValidator {
                 report("\(path).host", "\"\(host)\" is not a host name or *.suffix pattern")
             }
             if route.timeout <= .zero { report("\(path).timeout", "must be longer than 0") }
+            let headerName = Set("!#$%&'*+-.^_`|~abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+            for name in route.identityHeaders.all where name.isEmpty || !name.allSatisfy(headerName.contains) {
+                report("\(path).identity_headers", "\"\(name)\" is not a valid header name")
+            }
             let key = "\(route.host?.lowercased() ?? "*") \(route.path)"
             if let first = seen[key] {
                 report(path, "repeats host and path of routes[\(first)]; only one can ever match")
@@ -109,6 +113,9 @@ public enum ConfigValidator {
             report("provider.endpoints.\(name)", "\"\(url)\" is not an absolute http(s) URL")
         }
         if provider.timeout <= .zero { report("provider.timeout", "must be longer than 0") }
+        if provider.hmacIDTokens, (provider.clientSecret?.utf8.count ?? 0) < 32 {
+            report("provider.hmac_id_tokens", "needs a client_secret of at least 32 bytes: HMAC ID tokens are signed with it")
+        }
         if provider.clockSkew < .zero { report("provider.clock_skew", "must not be negative") }
         return problems
     }

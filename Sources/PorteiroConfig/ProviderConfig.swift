@@ -41,6 +41,9 @@ public struct ProviderConfig: Sendable, Equatable {
     /// Merge the userinfo endpoint's claims into the ID token's at login.
     public var useUserinfo = false
     public var endpoints = Endpoints()
+    /// Accept ID tokens signed HS256/384/512 with the client secret (OpenID Connect Core §10.1).
+    /// Off by default: then only asymmetric signatures are accepted.
+    public var hmacIDTokens = false
     /// Tolerance for exp/iat/nbf between Porteiro's clock and the IdP's.
     public var clockSkew: Duration = .seconds(60)
     /// Timeout of every call to the IdP (discovery, JWKS, token, userinfo).

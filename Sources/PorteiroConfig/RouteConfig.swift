@@ -22,6 +22,19 @@ public struct RouteConfig: Sendable, Equatable {
     public var passAccessToken = true
     /// Send `X-Forwarded-User`, `-Email`, `-Groups`, `-Preferred-Username` upstream.
     public var passIdentityHeaders = true
+    public var identityHeaders = IdentityHeaderNames()
+
+    /// The names identity is sent under; legacy apps often expect their own (`X-Remote-User`).
+    public struct IdentityHeaderNames: Sendable, Equatable {
+        public var user = "X-Forwarded-User"
+        public var email = "X-Forwarded-Email"
+        public var groups = "X-Forwarded-Groups"
+        public var preferredUsername = "X-Forwarded-Preferred-Username"
+
+        public init() {}
+
+        public var all: [String] { [user, email, groups, preferredUsername] }
+    }
 
     public init(
         host: String? = nil,

@@ -1,9 +1,10 @@
 import JWTKit
 
 /// Checks an ID token the way OpenID Connect Core §3.1.3.7 asks: signature against the provider's
-/// keys (asymmetric algorithms only — `none` and HMAC are refused, which also stops the
-/// RSA-public-key-as-HMAC-secret confusion), `iss` exactly, `aud` containing our client id, `azp`
-/// when there are several audiences, `exp`/`iat`/`nbf` within the clock skew, `nonce` equal to ours.
+/// keys, `iss` exactly, `aud` containing our client id, `azp` when there are several audiences,
+/// `exp`/`iat`/`nbf` within the clock skew, `nonce` equal to ours. `none` is always refused. HMAC
+/// is refused unless a client secret is given for it, and then verified with that secret alone —
+/// never with a JWKS key, which is what stops the RSA-public-key-as-HMAC-secret confusion.
 public struct IDTokenVerifier: Sendable {
     public struct Failure: Error, Equatable, CustomStringConvertible {
         public enum Reason: String, Sendable {
@@ -22,15 +23,22 @@ public struct IDTokenVerifier: Sendable {
     public static let allowedAlgorithms: Set<String> = [
         "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
     ]
+    /// HMAC algorithms with their digest sizes: a secret shorter than the digest is refused (the
+    /// token header picks the algorithm, so HS512 must not reach a 32-byte secret).
+    static let hmacDigests: [String: (DigestAlgorithm, bytes: Int)] = [
+        "HS256": (.sha256, 32), "HS384": (.sha384, 48), "HS512": (.sha512, 64),
+    ]
 
     public let issuer: String
     public let clientID: String
     public let clockSkew: Double
+    private let hmacSecret: String?
 
-    public init(issuer: String, clientID: String, clockSkew: Duration = .seconds(60)) {
+    public init(issuer: String, clientID: String, clockSkew: Duration = .seconds(60), hmacSecret: String? = nil) {
         self.issuer = issuer
         self.clientID = clientID
         self.clockSkew = Double(clockSkew.components.seconds)
+        self.hmacSecret = hmacSecret
     }
 
     /// Verifies `token` with `keys`; `now` in Unix seconds.
@@ -43,7 +51,22 @@ public struct IDTokenVerifier: Sendable {
         } catch {
             throw Failure(reason: .malformed)
         }
-        guard let alg = header.alg, Self.allowedAlgorithms.contains(alg) else { throw Failure(reason: .algorithmNotAllowed) }
+        guard let alg = header.alg else { throw Failure(reason: .algorithmNotAllowed) }
+        if let (digest, size) = Self.hmacDigests[alg], let hmacSecret {
+            guard hmacSecret.utf8.count >= size else { throw Failure(reason: .algorithmNotAllowed) }
+            // A collection holding only the client secret, for this one algorithm (logins are rare).
+            let hmacKeys = JWTKeyCollection()
+            await hmacKeys.add(hmac: HMACKey(from: Array(hmacSecret.utf8)), digestAlgorithm: digest)
+            let claims: IDTokenClaims
+            do {
+                claims = try await hmacKeys.verify(token, as: IDTokenClaims.self)
+            } catch {
+                throw Failure(reason: .badSignature)
+            }
+            try check(claims, nonce: nonce, now: now)
+            return claims
+        }
+        guard Self.allowedAlgorithms.contains(alg) else { throw Failure(reason: .algorithmNotAllowed) }
         if let kid = header.kid {
             guard keys.keyIDs.contains(kid) else { throw Failure(reason: .unknownKey) }
         } else if keys.keyIDs.count > 1 {

@@ -17,7 +17,8 @@ public struct GatewaySettings: Sendable {
     public init(config: GatewayConfig, authenticator: (any GatewayAuthenticator)? = nil) throws(ConfigProblems) {
         self.routes = try RouteTable(config: config)
         self.trustedProxies = config.server.trustedProxies.compactMap(IPRange.init)
-        self.rewriter = HeaderRewriter(cookiePrefix: config.session?.cookieName)
+        self.rewriter = HeaderRewriter(
+            cookiePrefix: config.session?.cookieName, customIdentityHeaders: config.routes.flatMap(\.identityHeaders.all))
         self.maxHeaderCount = config.server.maxHeaderCount
         self.idleTimeout = config.server.idleTimeout
         self.accessLog = config.logging.accessLog

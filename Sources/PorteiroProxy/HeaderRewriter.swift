@@ -17,9 +17,13 @@ public struct HeaderRewriter: Sendable {
     /// Porteiro's own cookies are named this or this plus `_…` (session chunks, login state),
     /// optionally behind `__Host-`; none of them reaches an upstream.
     public var cookiePrefix: String?
+    /// `identityHeaders` plus every name routes configured under `identity_headers`, lowercased.
+    public var strippedHeaders: [String]
 
-    public init(cookiePrefix: String?) {
+    public init(cookiePrefix: String?, customIdentityHeaders: [String] = []) {
         self.cookiePrefix = cookiePrefix
+        let custom = customIdentityHeaders.map { $0.lowercased() }.filter { !Self.identityHeaders.contains($0) }
+        self.strippedHeaders = Self.identityHeaders + Set(custom).sorted()
     }
 
     /// Facts about the client connection that the rewrite needs.
@@ -47,7 +51,7 @@ public struct HeaderRewriter: Sendable {
         let clientHost = target.authority ?? headers.first(name: "host") ?? route.upstream.hostHeader
         let isChunked = headers.contains(name: "transfer-encoding")
         Self.removeHopByHop(&headers)
-        for name in Self.identityHeaders { headers.remove(name: name) }
+        for name in strippedHeaders { headers.remove(name: name) }
         headers.remove(name: "expect")
         if let cookiePrefix { Self.removeCookies(startingWith: cookiePrefix, from: &headers) }
 
@@ -104,10 +108,11 @@ public struct HeaderRewriter: Sendable {
             headers.replaceOrAdd(name: "Authorization", value: "Bearer \(identity.accessToken)")
         }
         guard route.passIdentityHeaders else { return }
-        headers.add(name: "X-Forwarded-User", value: identity.user)
-        headers.add(name: "X-Forwarded-Preferred-Username", value: identity.user)
-        if !identity.email.isEmpty { headers.add(name: "X-Forwarded-Email", value: identity.email) }
-        if !identity.groups.isEmpty { headers.add(name: "X-Forwarded-Groups", value: identity.groups.joined(separator: ",")) }
+        let names = route.identityHeaders
+        headers.add(name: names.user, value: identity.user)
+        headers.add(name: names.preferredUsername, value: identity.user)
+        if !identity.email.isEmpty { headers.add(name: names.email, value: identity.email) }
+        if !identity.groups.isEmpty { headers.add(name: names.groups, value: identity.groups.joined(separator: ",")) }
     }
 
     /// Connection and the headers it names, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade,

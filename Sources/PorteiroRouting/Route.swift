@@ -13,6 +13,7 @@ public struct Route: Sendable, Equatable {
     public var timeout: Duration
     public var passAccessToken: Bool
     public var passIdentityHeaders: Bool
+    public var identityHeaders: RouteConfig.IdentityHeaderNames
 
     public init(index: Int, config: RouteConfig) throws(InvalidValue) {
         self.index = index
@@ -25,6 +26,7 @@ public struct Route: Sendable, Equatable {
         self.timeout = config.timeout
         self.passAccessToken = config.passAccessToken
         self.passIdentityHeaders = config.passIdentityHeaders
+        self.identityHeaders = config.identityHeaders
     }
 
     /// The path to send upstream for a request that matched this route.

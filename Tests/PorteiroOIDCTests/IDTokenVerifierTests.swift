@@ -99,6 +99,27 @@ private func base64url(_ text: String) -> String {
         #expect(await lab.reason(confused) == .algorithmNotAllowed)
     }
 
+    @Test func acceptsHMACOnlyWhenConfiguredAndOnlyWithTheClientSecret() async throws {
+        let lab = await TokenLab()
+        let hmac = JWTKeyCollection()
+        let secret = String(repeating: "s3cret-", count: 6)
+        await hmac.add(hmac: HMACKey(from: Array(secret.utf8)), digestAlgorithm: .sha256)
+        let token = try await hmac.sign(lab.claims())
+        let configured = IDTokenVerifier(issuer: lab.issuer, clientID: "portal", hmacSecret: secret)
+        #expect(try await configured.verify(token, keys: lab.keys, nonce: "n-123", now: lab.now)["sub"]?.string == "maria-id")
+        let wrongSecret = IDTokenVerifier(issuer: lab.issuer, clientID: "portal", hmacSecret: secret + "x")
+        await #expect(throws: IDTokenVerifier.Failure(reason: .badSignature)) {
+            try await wrongSecret.verify(token, keys: lab.keys, nonce: "n-123", now: lab.now)
+        }
+        #expect(await lab.reason(token) == .algorithmNotAllowed, "not configured: refused")
+        let hs512 = JWTKeyCollection()
+        await hs512.add(hmac: HMACKey(from: Array(String(repeating: "k", count: 64).utf8)), digestAlgorithm: .sha512)
+        let long = try await hs512.sign(lab.claims())
+        await #expect(throws: IDTokenVerifier.Failure(reason: .algorithmNotAllowed), "HS512 needs a 64-byte secret") {
+            try await configured.verify(long, keys: lab.keys, nonce: "n-123", now: lab.now)
+        }
+    }
+
     @Test func reportsUnknownKeysAndBadSignatures() async throws {
         let lab = await TokenLab()
         #expect(await lab.reason(try await lab.sign(lab.claims(), kid: "rotated")) == .unknownKey)

@@ -60,6 +60,25 @@ import Testing
         #expect(!upstream(["Host": "p", "Cookie": "_porteiro=s"]).contains(name: "cookie"))
     }
 
+    @Test func sendsIdentityUnderConfiguredNamesAndStripsThemFromClients() throws {
+        var config = RouteConfig(path: "/", upstream: "http://app")
+        config.identityHeaders.user = "X-Remote-User"
+        let custom = try Route(index: 0, config: config)
+        let rewriter = HeaderRewriter(cookiePrefix: nil, customIdentityHeaders: ["X-Remote-User"])
+        let head = HTTPRequestHead(
+            version: .http1_1, method: .GET, uri: "/x",
+            headers: ["Host": "p", "X-Remote-User": "spoof", "Authorization": "Basic c3Bvb2Y="])
+        let user = SignedInUser(user: "maria\r\nX-Evil: 1", email: "m@example.org", groups: ["a", "b,c"], accessToken: "tok")
+        let out = rewriter.upstreamRequest(
+            head, route: custom, target: try RequestTarget.parse("/x").get(), peer: untrusted, requestID: "r",
+            isUpgrade: false, identity: user
+        ).headers
+        #expect(out["x-remote-user"] == ["mariaX-Evil: 1"], "the client's value is gone; control characters are removed")
+        #expect(out["authorization"] == ["Bearer tok"], "the access token replaces the client's Authorization")
+        #expect(out["x-forwarded-groups"] == ["a"], "a group with a comma could not be told apart")
+        #expect(!out.contains(name: "x-forwarded-user"))
+    }
+
     @Test func keepsOrSetsHostAndReframesChunkedBodies() throws {
         let upstreamHost = try Route(index: 0, config: RouteConfig(path: "/", upstream: "http://app:8080", preserveHost: false))
         #expect(upstream(["Host": "portal"])["host"] == ["portal"])
