@@ -39,12 +39,11 @@ public final class GatewayServer: Sendable {
         connector: (any UpstreamConnector)? = nil
     ) async throws -> GatewayServer {
         var authenticator: CookieAuthenticator?
-        var providerLoader: Task<Void, Never>?
+        var directory: ProviderDirectory?
         if let provider = config.provider, config.session != nil, config.server.publicURL != nil {
             let client = ProviderClient(provider: provider)
-            let directory = ProviderDirectory(client: client, provider: provider, logger: logger)
-            authenticator = CookieAuthenticator(config: config, directory: directory, client: client, logger: logger)
-            providerLoader = Task { await directory.load() }
+            directory = ProviderDirectory(client: client, provider: provider, logger: logger)
+            authenticator = CookieAuthenticator(config: config, directory: directory!, client: client, logger: logger)
         }
         let settings = try GatewaySettings(config: config, authenticator: authenticator)
         let listen = try ListenAddress.parse(config.server.listen).get()
@@ -53,25 +52,32 @@ public final class GatewayServer: Sendable {
         let pools = UpstreamPools(group: group, config: config.upstream, connector: connector)
         let quiescing = ServerQuiescingHelper(group: group)
         let maxHeaderBytes = config.server.maxHeaderBytes
-        let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+        let providerLoader = directory.map { directory in Task { await directory.load() } }
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                    }
                 }
-            }
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try GatewayPipeline.configure(
-                        channel, settings: settings, pools: pools, readiness: readiness,
-                        maxHeaderBytes: maxHeaderBytes, logger: logger)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try GatewayPipeline.configure(
+                            channel, settings: settings, pools: pools, readiness: readiness,
+                            maxHeaderBytes: maxHeaderBytes, logger: logger)
+                    }
                 }
-            }
-            .bind(host: listen.host, port: listen.port)
-            .get()
+                .bind(host: listen.host, port: listen.port)
+                .get()
+        } catch {
+            providerLoader?.cancel()
+            throw error
+        }
         readiness.set(true)
         let server = GatewayServer(
             channel: channel, quiescing: quiescing, pools: pools, readiness: readiness,

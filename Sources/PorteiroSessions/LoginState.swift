@@ -1,4 +1,4 @@
-/// One login attempt in flight, sealed into its own short-lived cookie
+/// One sign-in attempt in flight, sealed into its own short-lived cookie
 /// (`<cookie>_state_<first 12 chars of state>`), so several tabs can log in at once.
 public struct LoginState: Sendable, Equatable {
     public var state: String

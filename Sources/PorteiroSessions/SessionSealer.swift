@@ -33,8 +33,8 @@ public struct SessionSealer: Sendable {
         }
     }
 
-    /// Seals `plaintext` for `purpose` (which must match when opening: a login-state cookie can
-    /// never be replayed as a session cookie).
+    /// Seals `plaintext` for `purpose`, which must match when opening: a sign-in state value can
+    /// never be replayed as a session.
     public func seal(_ plaintext: [UInt8], purpose: String) -> String {
         let body = Self.compressedIfSmaller(plaintext)
         let sealing = keys[0]

@@ -91,8 +91,8 @@ class Provider:
         return session.post(page.url, data=form, headers={"Referer": page.url}, timeout=10)
 
 
-def start_mock_provider():
-    port = free_port()
+def start_mock_provider(port=None):
+    port = port or free_port()
     users = [
         {"sub": "maria", "preferred_username": "maria", "email": "maria@example.org", "groups": ["servidores"]},
         {"sub": "joao", "preferred_username": "joao", "email": "joao@example.org", "groups": []},
@@ -132,7 +132,7 @@ class Porteiro:
         return self.log.read_text()
 
 
-def start_porteiro(tmp, provider, upstream, port, extra_session=""):
+def write_config(tmp, provider, upstream, port):
     secret_line = f'  client_secret: "{provider.client_secret}"\n' if provider.client_secret else ""
     config = tmp / f"porteiro-{port}.yaml"
     config.write_text(f"""
@@ -148,13 +148,18 @@ provider:
 session:
   secrets: ["${{PORTEIRO_COOKIE_SECRET}}"]
   refresh_before: 3s
-{extra_session}routes:
+routes:
   - path: /public/
     upstream: "{upstream}"
     auth: none
   - path: /
     upstream: "{upstream}"
 """)
+    return config
+
+
+def start_porteiro(tmp, provider, upstream, port):
+    config = write_config(tmp, provider, upstream, port)
     log = tmp / f"porteiro-{port}.log"
     process = subprocess.Popen([PORTEIRO_BIN, "serve", "--config", str(config)],
                                env=dict(os.environ, PORTEIRO_COOKIE_SECRET=COOKIE_SECRET),
