@@ -32,10 +32,15 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
+        // Pure: who may pass a route (allow rules, skip-auth rules).
+        .target(
+            name: "PorteiroPolicy",
+            swiftSettings: strict
+        ),
         // Pure: path normalization and the compiled host + longest-prefix route table.
         .target(
             name: "PorteiroRouting",
-            dependencies: ["PorteiroConfig"],
+            dependencies: ["PorteiroConfig", "PorteiroPolicy"],
             swiftSettings: strict
         ),
         // Pure: the session model, its sealing (AES-GCM, HKDF, zlib) and cookie chunking.
@@ -86,6 +91,7 @@ let package = Package(
                 "PorteiroConfig",
                 "PorteiroRouting",
                 "PorteiroSessions",
+                "PorteiroPolicy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -158,6 +164,11 @@ let package = Package(
         .testTarget(
             name: "PorteiroSessionsTests",
             dependencies: ["PorteiroSessions"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PorteiroPolicyTests",
+            dependencies: ["PorteiroPolicy"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -22,6 +22,8 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     let refreshMargin: Int64
     let refresher: RefreshCoordinator
     let pages: PageRenderer
+    /// Claim paths some route's `allow.claims` reads; sessions keep only these claims.
+    let policyClaimPaths: Set<String>
     let logger: Logger
 
     /// `config` must have passed validation (provider, session and public URL present).
@@ -46,6 +48,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.refreshMargin = session.refreshBefore.components.seconds
         self.refresher = RefreshCoordinator()
         self.pages = PageRenderer(template: config.server.errorPageTemplate)
+        self.policyClaimPaths = Set(config.routes.flatMap { $0.allow?.claims.keys.map { $0 } ?? [] })
         self.logger = logger
     }
 
@@ -103,8 +106,8 @@ public final class CookieAuthenticator: GatewayAuthenticator {
 
     func user(for session: Session, setCookies: [String]) -> SignedInUser {
         SignedInUser(
-            user: session.user, email: session.email, groups: session.groups, accessToken: session.accessToken,
-            setCookies: setCookies)
+            user: session.user, email: session.email, groups: session.groups, roles: session.roles,
+            claims: session.claims, accessToken: session.accessToken, setCookies: setCookies)
     }
 
     func sessionCookies(_ session: Session, present: CookieHeader) -> [String] {

@@ -93,7 +93,10 @@ extension CookieAuthenticator {
             subject: identity.subject, user: identity.user, email: identity.email, groups: identity.groups,
             roles: identity.roles, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, idToken: idToken,
             sid: identity.sid, accessTokenExpiresAt: tokens.expiresIn.map { now + Int64($0) } ?? 0, createdAt: now,
-            expiresAt: now + lifetime)
+            expiresAt: now + lifetime,
+            claims: Dictionary(uniqueKeysWithValues: policyClaimPaths.compactMap { path in
+                all.value(at: path).map { (path, $0.strings) }
+            }))
     }
 
     /// Verifies with the current keys; on an unknown key, once more with a freshly fetched JWKS.

@@ -105,6 +105,27 @@ struct ConfigDecoder {
         if let n = e["timeout"], let v = reader.duration(n) { route.timeout = v }
         if let n = e["pass_access_token"], let v = reader.bool(n) { route.passAccessToken = v }
         if let n = e["pass_identity_headers"], let v = reader.bool(n) { route.passIdentityHeaders = v }
+        if let n = e["methods"], let v = reader.strings(n) { route.methods = v.map { $0.uppercased() } }
+        if let n = e["allow"], let a = reader.mapping(n, keys: ConfigKeys.allow) {
+            var allow = RouteConfig.Allow()
+            if let n = a["groups"], let v = reader.strings(n) { allow.groups = v }
+            if let n = a["roles"], let v = reader.strings(n) { allow.roles = v }
+            if let n = a["emails"], let v = reader.strings(n) { allow.emails = v }
+            if let n = a["email_domains"], let v = reader.strings(n) { allow.emailDomains = v }
+            if let n = a["claims"], let v = reader.listMap(n) { allow.claims = v }
+            route.allow = allow
+        }
+        if let n = e["skip_auth"], let items = reader.sequence(n) {
+            route.skipAuth = items.compactMap { item in
+                guard let s = reader.mapping(item, keys: ConfigKeys.skipAuth) else { return nil }
+                guard let pathNode = s["path"], let path = reader.string(pathNode) else {
+                    reader.report(path: item.child("path"), line: item.line, "is required")
+                    return nil
+                }
+                let methods = s["methods"].flatMap { reader.strings($0) } ?? []
+                return RouteConfig.SkipAuth(methods: methods.map { $0.uppercased() }, path: path)
+            }
+        }
         if let n = e["identity_headers"], let h = reader.mapping(n, keys: ConfigKeys.identityHeaders) {
             if let n = h["user"], let v = reader.string(n) { route.identityHeaders.user = v }
             if let n = h["email"], let v = reader.string(n) { route.identityHeaders.email = v }

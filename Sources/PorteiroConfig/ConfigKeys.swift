@@ -19,8 +19,10 @@ public enum ConfigKeys {
     ]
     public static let route: Set = [
         "host", "path", "upstream", "auth", "strip_prefix", "preserve_host", "timeout", "pass_access_token",
-        "pass_identity_headers", "identity_headers",
+        "pass_identity_headers", "identity_headers", "allow", "methods", "skip_auth",
     ]
+    public static let allow: Set = ["groups", "roles", "emails", "email_domains", "claims"]
+    public static let skipAuth: Set = ["methods", "path"]
     public static let identityHeaders: Set = ["user", "email", "groups", "preferred_username"]
 
     /// `server.listen`, `routes[].path`, …
@@ -28,7 +30,7 @@ public enum ConfigKeys {
         let sections: [(String, Set<String>)] = [
             ("server", server), ("upstream", upstream), ("logging", logging), ("provider", provider),
             ("provider.claims", claims), ("provider.endpoints", endpoints), ("session", session), ("routes[]", route),
-            ("routes[].identity_headers", identityHeaders),
+            ("routes[].identity_headers", identityHeaders), ("routes[].allow", allow), ("routes[].skip_auth[]", skipAuth),
         ]
         return sections.flatMap { section, keys in keys.sorted().map { "\(section).\($0)" } }
     }

@@ -98,6 +98,20 @@ struct ConfigReader {
         return result
     }
 
+    /// A mapping whose values are lists of strings (`allow.claims`).
+    mutating func listMap(_ node: ConfigNode) -> [String: [String]]? {
+        guard case .mapping(let mapping) = node.node else {
+            report(node, "must be a mapping of keys")
+            return nil
+        }
+        var result: [String: [String]] = [:]
+        for (keyNode, valueNode) in mapping {
+            guard let key = keyNode.scalar?.string else { continue }
+            if let values = strings(ConfigNode(node: valueNode, path: node.child(key))) { result[key] = values }
+        }
+        return result
+    }
+
     mutating func bool(_ node: ConfigNode) -> Bool? {
         guard let text = string(node) else { return nil }
         switch text.lowercased() {

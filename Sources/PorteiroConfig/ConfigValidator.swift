@@ -46,7 +46,19 @@ public enum ConfigValidator {
                 report("\(path).host", "\"\(host)\" is not a host name or *.suffix pattern")
             }
             if route.timeout <= .zero { report("\(path).timeout", "must be longer than 0") }
+            if route.auth != .required, route.allow != nil {
+                report("\(path).allow", "applies only to routes with auth: required")
+            }
+            if route.auth != .required, !route.skipAuth.isEmpty {
+                report("\(path).skip_auth", "applies only to routes with auth: required")
+            }
+            for (ruleIndex, rule) in route.skipAuth.enumerated() where !rule.path.hasPrefix("/") {
+                report("\(path).skip_auth[\(ruleIndex)].path", "\"\(rule.path)\" must start with /")
+            }
             let headerName = Set("!#$%&'*+-.^_`|~abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+            for method in route.methods ?? [] where method.isEmpty || !method.allSatisfy(headerName.contains) {
+                report("\(path).methods", "\"\(method)\" is not an HTTP method")
+            }
             for name in route.identityHeaders.all where name.isEmpty || !name.allSatisfy(headerName.contains) {
                 report("\(path).identity_headers", "\"\(name)\" is not a valid header name")
             }
@@ -58,7 +70,7 @@ public enum ConfigValidator {
             }
         }
 
-        let loginRoutes = config.routes.indices.filter { config.routes[$0].auth == .required }
+        let loginRoutes = config.routes.indices.filter { config.routes[$0].auth != .none }
         if let first = loginRoutes.first {
             problems += loginProblems(config, firstRoute: first, report: report)
         } else {
@@ -72,7 +84,7 @@ public enum ConfigValidator {
         _ config: GatewayConfig, firstRoute: Int, report: (String, String) -> Void
     ) -> [ConfigProblem] {
         var problems: [ConfigProblem] = []
-        let reason = "is required because routes[\(firstRoute)] has auth: required"
+        let reason = "is required because routes[\(firstRoute)] has auth: \(config.routes[firstRoute].auth.rawValue)"
         if config.server.publicURL == nil { report("server.public_url", reason) }
         if let provider = config.provider {
             problems += providerProblems(provider, lines: [:])

@@ -3,8 +3,35 @@ public struct RouteConfig: Sendable, Equatable {
     public enum Auth: String, Sendable, CaseIterable {
         /// Public: no session needed, identity headers stripped.
         case none
-        /// A signed-in session is needed.
+        /// Identity forwarded when there is a session; never forces a login.
+        case optional
+        /// A signed-in session is needed (and the `allow` rules must admit it).
         case required
+    }
+
+    /// `allow:` — any one rule admits; absent = any signed-in user.
+    public struct Allow: Sendable, Equatable {
+        public var groups: [String] = []
+        public var roles: [String] = []
+        public var emails: [String] = []
+        public var emailDomains: [String] = []
+        /// Dotted claim path → accepted values.
+        public var claims: [String: [String]] = [:]
+
+        public init() {}
+    }
+
+    /// `skip_auth:` — requests inside the route that need no sign-in.
+    public struct SkipAuth: Sendable, Equatable {
+        /// Empty = every method.
+        public var methods: [String] = []
+        /// Exact path, or a prefix ending in `*`.
+        public var path: String
+
+        public init(methods: [String] = [], path: String) {
+            self.methods = methods
+            self.path = path
+        }
     }
 
     /// Exact host (`portal.example.org`) or a wildcard suffix (`*.example.org`); nil = any host.
@@ -23,6 +50,10 @@ public struct RouteConfig: Sendable, Equatable {
     /// Send `X-Forwarded-User`, `-Email`, `-Groups`, `-Preferred-Username` upstream.
     public var passIdentityHeaders = true
     public var identityHeaders = IdentityHeaderNames()
+    public var allow: Allow?
+    /// Methods the route accepts; others get 405. Nil = all.
+    public var methods: [String]?
+    public var skipAuth: [SkipAuth] = []
 
     /// The names identity is sent under; legacy apps often expect their own (`X-Remote-User`).
     public struct IdentityHeaderNames: Sendable, Equatable {

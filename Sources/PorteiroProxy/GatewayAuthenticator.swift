@@ -1,4 +1,5 @@
 public import NIOHTTP1
+public import PorteiroPolicy
 public import PorteiroRouting
 public import PorteiroSessions
 
@@ -70,16 +71,30 @@ public struct SignedInUser: Sendable, Equatable {
     public var user: String
     public var email: String
     public var groups: [String]
+    public var roles: [String]
+    /// Claims kept for policies (`allow.claims`).
+    public var claims: [String: [String]]
     public var accessToken: String
     /// `Set-Cookie` values for the response (a refreshed session).
     public var setCookies: [String]
 
-    public init(user: String, email: String, groups: [String], accessToken: String, setCookies: [String] = []) {
+    public init(
+        user: String, email: String, groups: [String], roles: [String] = [], claims: [String: [String]] = [:],
+        accessToken: String, setCookies: [String] = []
+    ) {
         self.user = headerSafe(user)
         self.email = headerSafe(email)
         self.groups = groups.map(headerSafe).filter { !$0.isEmpty && !$0.contains(",") }
+        self.roles = roles
+        self.claims = claims
         self.accessToken = headerSafe(accessToken)
         self.setCookies = setCookies
+    }
+}
+
+extension SignedInUser {
+    public var policySubject: PolicySubject {
+        PolicySubject(user: user, email: email, groups: groups, roles: roles, claims: claims)
     }
 }
 

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import PorteiroRouting
 
 /// The login half of `GatewayHandler`: anonymous visitors, session refresh and the `/oauth2/…`
 /// endpoints. The authenticator's async work runs off the event loop; its result comes back to
@@ -24,6 +25,25 @@ extension GatewayHandler {
         answer(response, head: head, log: log, requestID: request.requestID, context: context)
     }
 
+    /// A signed-in user on a route: through when the route's policy admits them, else 403 with
+    /// who is signed in and a way to sign out (and a log line naming the route and its rules).
+    func admit(
+        _ user: SignedInUser, head: HTTPRequestHead, route: Route, target: RequestTarget, request: AuthRequest,
+        log: AccessLogEntry, context: ChannelHandlerContext
+    ) {
+        if route.auth == .required, case .deny = route.policy.decide(user.policySubject) {
+            logger.notice(
+                "access denied",
+                metadata: ["route": "\(route.index)", "path": "\(route.prefix)", "user": "\(user.user)",
+                           "rule": "\(route.policy)", "request_id": "\(request.requestID)"])
+            var page = settings.pages.error(
+                .forbidden, .notAllowed(user: user.user), requestID: request.requestID, request: head.headers, signOut: true)
+            for cookie in user.setCookies { page.headers.add(name: "Set-Cookie", value: cookie) }
+            return answer(page, head: head, log: log, requestID: request.requestID, context: context)
+        }
+        proxy(head, route: route, target: target, identity: user, requestID: request.requestID, log: log, context: context)
+    }
+
     /// The exchange waits in `.connecting` while the session is refreshed, then goes upstream with
     /// the new token and the resealed cookie — or is answered as anonymous if the IdP said no.
     func refreshThenConnect(
@@ -35,11 +55,19 @@ extension GatewayHandler {
         promise.futureResult.assumeIsolated().whenSuccess { [weak self] outcome in
             guard let self, case .connecting = self.state, let exchange = self.exchange, let context = self.context else { return }
             switch outcome {
+            case .signedIn(let user) where exchange.route.auth == .required
+                && exchange.route.policy.decide(user.policySubject) == .deny:
+                self.exchange = nil
+                self.state = .idle
+                self.admit(user, head: head, route: exchange.route, target: request.target, request: request, log: exchange.log, context: context)
             case .signedIn(let user):
                 var identityHead = exchange.upstreamHead
                 HeaderRewriter.addIdentity(user, route: exchange.route, to: &identityHead.headers)
                 self.exchange?.upstreamHead = identityHead
                 self.exchange?.responseCookies = user.setCookies
+                self.connectUpstream(fresh: false)
+            case .anonymous(let clearCookies) where exchange.route.auth == .optional:
+                self.exchange?.responseCookies = clearCookies
                 self.connectUpstream(fresh: false)
             case .anonymous(let clearCookies):
                 self.exchange = nil

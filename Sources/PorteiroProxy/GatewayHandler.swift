@@ -177,15 +177,24 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let route = settings.routes.route(host: host, path: target.routingPath) else {
             return refuse(.notFound, .noRoute)
         }
-        guard route.auth == .required else {
+        if let methods = route.methods, !methods.contains(head.method.rawValue) {
+            return refuse(.methodNotAllowed, .methodNotAllowed, headers: ["Allow": methods.sorted().joined(separator: ", ")])
+        }
+        if route.auth == .none || route.skipsAuth(method: head.method.rawValue, path: target.routingPath) {
             return proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context)
         }
         guard let authenticator = settings.authenticator else {
+            if route.auth == .optional {
+                return proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context)
+            }
             return refuse(.unauthorized, .signInRequired, headers: ["WWW-Authenticate": #"Bearer realm="porteiro""#])
         }
         switch authenticator.authenticate(request) {
         case .signedIn(let user):
-            proxy(head, route: route, target: target, identity: user, requestID: requestID, log: log, context: context)
+            admit(user, head: head, route: route, target: target, request: request, log: log, context: context)
+        case .anonymous(let clearCookies) where route.auth == .optional:
+            proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context)
+            exchange?.responseCookies = clearCookies
         case .anonymous(let clearCookies):
             answerAnonymous(head, request: request, clearCookies: clearCookies, log: log, context: context)
         case .refreshNeeded(let pending):

@@ -12,9 +12,10 @@ public struct PageRenderer: Sendable {
         self.template = template ?? Self.builtIn
     }
 
+    /// `signOut` adds a sign-out link (`{{link}}` in templates; `sign_out` in JSON).
     public func error(
         _ status: HTTPResponseStatus, _ text: PageText, requestID: String, request: HTTPHeaders,
-        extraHeaders: HTTPHeaders = [:]
+        extraHeaders: HTTPHeaders = [:], signOut: Bool = false
     ) -> LocalResponse {
         let language = PageLanguage.preferred(request)
         var headers = extraHeaders
@@ -24,8 +25,9 @@ public struct PageRenderer: Sendable {
         let message = text.localized(language)
         if LocalResponse.prefersJSON(request) {
             headers.add(name: "Content-Type", value: "application/json")
+            let link = signOut ? #","sign_out":"\#(Self.signOutPath)""# : ""
             let body = #"{"error":"\#(jsonEscaped(status.reasonPhrase))","status":\#(status.code),"#
-                + #""message":"\#(jsonEscaped(message))","request_id":"\#(jsonEscaped(requestID))"}"#
+                + #""message":"\#(jsonEscaped(message))","request_id":"\#(jsonEscaped(requestID))"\#(link)}"#
             return LocalResponse(status: status, headers: headers, body: body)
         }
         headers.add(name: "Content-Type", value: "text/html; charset=utf-8")
@@ -36,14 +38,18 @@ public struct PageRenderer: Sendable {
         ]
         var body = template
         for (name, value) in values { body = body.replacingAll("{{\(name)}}", with: htmlEscaped(value)) }
+        let link = signOut ? #"<p><a href="\#(Self.signOutPath)">\#(htmlEscaped(PageText.signOut.localized(language)))</a></p>"# : ""
+        body = body.replacingAll("{{link}}", with: link)
         return LocalResponse(status: status, headers: headers, body: body)
     }
+
+    static let signOutPath = "/oauth2/sign_out"
 
     static let builtIn = """
         <!doctype html><html lang="{{lang}}"><head><meta charset="utf-8"><title>{{status}} {{title}}</title>
         <meta name="viewport" content="width=device-width,initial-scale=1">
         <style>body{font:16px system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;color:#222}
-        small{color:#666}</style></head><body><h1>{{status}} {{title}}</h1><p>{{message}}</p>
+        small{color:#666}</style></head><body><h1>{{status}} {{title}}</h1><p>{{message}}</p>{{link}}
         <p><small>Request id: {{request_id}} · Porteiro</small></p></body></html>
 
         """

@@ -101,6 +101,16 @@ extension PageText {
     public static let idpUntrusted = PageText(
         en: "The identity provider's answer could not be trusted.", ptBR: "A resposta do provedor de identidade não é confiável.")
 
+    public static let methodNotAllowed = PageText(
+        en: "This address does not accept that request method.", ptBR: "Este endereço não aceita esse método de requisição.")
+    public static let signOut = PageText(en: "Sign out", ptBR: "Sair")
+
+    public static func notAllowed(user: String) -> PageText {
+        PageText(
+            en: "You are signed in as \(user), but this page is not open to you.",
+            ptBR: "Você entrou como \(user), mas esta página não está liberada para você.")
+    }
+
     public static func idpDenied(_ error: String) -> PageText {
         PageText(
             en: "The identity provider did not sign you in (\(error)).",

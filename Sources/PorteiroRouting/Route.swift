@@ -1,4 +1,5 @@
 public import PorteiroConfig
+public import PorteiroPolicy
 
 /// A route compiled from `RouteConfig`: upstream parsed, host and prefix ready for the table.
 public struct Route: Sendable, Equatable {
@@ -14,6 +15,11 @@ public struct Route: Sendable, Equatable {
     public var passAccessToken: Bool
     public var passIdentityHeaders: Bool
     public var identityHeaders: RouteConfig.IdentityHeaderNames
+    /// Compiled `allow:`; `anySignedInUser` when absent.
+    public var policy: AccessPolicy
+    /// Uppercased methods the route accepts; nil = all.
+    public var methods: Set<String>?
+    public var skipAuth: [SkipAuthRule]
 
     public init(index: Int, config: RouteConfig) throws(InvalidValue) {
         self.index = index
@@ -27,6 +33,16 @@ public struct Route: Sendable, Equatable {
         self.passAccessToken = config.passAccessToken
         self.passIdentityHeaders = config.passIdentityHeaders
         self.identityHeaders = config.identityHeaders
+        self.policy = config.allow.map {
+            AccessPolicy(groups: $0.groups, roles: $0.roles, emails: $0.emails, emailDomains: $0.emailDomains, claims: $0.claims)
+        } ?? .anySignedInUser
+        self.methods = config.methods.map(Set.init)
+        self.skipAuth = config.skipAuth.map { SkipAuthRule(methods: $0.methods, pattern: $0.path) }
+    }
+
+    /// True when a skip-auth rule lets this request through without sign-in.
+    public func skipsAuth(method: String, path: String) -> Bool {
+        skipAuth.contains { $0.matches(method: method, path: path) }
     }
 
     /// The path to send upstream for a request that matched this route.

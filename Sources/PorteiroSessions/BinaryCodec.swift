@@ -91,7 +91,7 @@ struct BinaryReader {
 }
 
 extension Session {
-    static let formatVersion: UInt8 = 1
+    static let formatVersion: UInt8 = 2
 
     func encoded() -> [UInt8] {
         var writer = BinaryWriter(version: Session.formatVersion)
@@ -107,6 +107,11 @@ extension Session {
         writer.write(accessTokenExpiresAt)
         writer.write(createdAt)
         writer.write(expiresAt)
+        writer.write(UInt64(claims.count))
+        for (path, values) in claims.sorted(by: { $0.key < $1.key }) {
+            writer.write(path)
+            writer.write(values)
+        }
         return writer.bytes
     }
 
@@ -116,11 +121,17 @@ extension Session {
             let groups = reader.strings(), let roles = reader.strings(), let accessToken = reader.string(),
             let refreshToken = reader.optionalString(), let idToken = reader.optionalString(),
             let sid = reader.optionalString(), let accessTokenExpiresAt = reader.int(),
-            let createdAt = reader.int(), let expiresAt = reader.int(), reader.isAtEnd
+            let createdAt = reader.int(), let expiresAt = reader.int(), let claimCount = reader.uint(), claimCount <= 64
         else { return nil }
+        var claims: [String: [String]] = [:]
+        for _ in 0..<claimCount {
+            guard let path = reader.string(), let values = reader.strings() else { return nil }
+            claims[path] = values
+        }
+        guard reader.isAtEnd else { return nil }
         self.init(
             subject: subject, user: user, email: email, groups: groups, roles: roles, accessToken: accessToken,
             refreshToken: refreshToken, idToken: idToken, sid: sid, accessTokenExpiresAt: accessTokenExpiresAt,
-            createdAt: createdAt, expiresAt: expiresAt)
+            createdAt: createdAt, expiresAt: expiresAt, claims: claims)
     }
 }

@@ -17,11 +17,13 @@ public struct Session: Sendable, Equatable {
     public var createdAt: Int64
     /// The session's own end (`session.lifetime` after login), enforced from inside the seal.
     public var expiresAt: Int64
+    /// Claims that route policies read (`allow.claims`), by dotted path; only those are kept.
+    public var claims: [String: [String]]
 
     public init(
         subject: String, user: String, email: String = "", groups: [String] = [], roles: [String] = [],
         accessToken: String, refreshToken: String? = nil, idToken: String? = nil, sid: String? = nil,
-        accessTokenExpiresAt: Int64 = 0, createdAt: Int64, expiresAt: Int64
+        accessTokenExpiresAt: Int64 = 0, createdAt: Int64, expiresAt: Int64, claims: [String: [String]] = [:]
     ) {
         self.subject = subject
         self.user = user
@@ -35,6 +37,7 @@ public struct Session: Sendable, Equatable {
         self.accessTokenExpiresAt = accessTokenExpiresAt
         self.createdAt = createdAt
         self.expiresAt = expiresAt
+        self.claims = claims
     }
 
     /// True when the access token expires within `margin` seconds and can be refreshed.

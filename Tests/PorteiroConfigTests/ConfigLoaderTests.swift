@@ -168,6 +168,29 @@ let minimalRoutes = """
         #expect(missing.contains { $0.path == "session.secrets_file" && $0.message.contains("cannot read /nope") })
     }
 
+    @Test func readsPoliciesAndRefusesThemWhereTheyCannotApply() throws {
+        let config = try loader().load(yaml: """
+            server: { public_url: "https://p.example.org" }
+            provider: { issuer: "https://iam.example.org/r", client_id: c }
+            session: { secrets: ["\(secret)"] }
+            routes:
+              - path: /admin/
+                upstream: "http://x"
+                methods: [get, POST]
+                allow: { groups: [admins], email_domains: [example.org], claims: { department: [finance, audit] } }
+                skip_auth: [{ methods: [OPTIONS], path: "/*" }, { path: /admin/health }]
+              - { path: /, upstream: "http://x", auth: optional }
+            """)
+        #expect(config.routes[0].methods == ["GET", "POST"])
+        #expect(config.routes[0].allow?.claims == ["department": ["finance", "audit"]])
+        #expect(config.routes[0].skipAuth == [RouteConfig.SkipAuth(methods: ["OPTIONS"], path: "/*"), RouteConfig.SkipAuth(path: "/admin/health")])
+        let found = problems("""
+            routes:
+              - { path: /, upstream: "http://x", auth: none, allow: { groups: [a] }, skip_auth: [{ path: x }], methods: ["G T"] }
+            """)
+        #expect(Set(found.map(\.path)) == ["routes[0].allow", "routes[0].skip_auth", "routes[0].skip_auth[0].path", "routes[0].methods"])
+    }
+
     @Test func readsTheErrorPageTemplateOnce() throws {
         let config = try loader(files: ["/t/error.html": "<p>{{message}}</p>"]).load(yaml: "server: { templates_dir: /t }\n" + minimalRoutes)
         #expect(config.server.errorPageTemplate == "<p>{{message}}</p>")

@@ -9,7 +9,8 @@ func keycloakLikeSession() -> Session {
     return Session(
         subject: "f:3b1c:maria", user: "maria", email: "maria@example.org", groups: ["servidores", "rh"],
         roles: ["portal-user"], accessToken: token, refreshToken: token, idToken: token, sid: "sid-1",
-        accessTokenExpiresAt: 1_800_000_300, createdAt: 1_800_000_000, expiresAt: 1_800_028_800)
+        accessTokenExpiresAt: 1_800_000_300, createdAt: 1_800_000_000, expiresAt: 1_800_028_800,
+        claims: ["department": ["finance"]])
 }
 
 @Suite struct SessionSealerTests {
@@ -67,7 +68,7 @@ func keycloakLikeSession() -> Session {
         #expect(Session(decoding: bytes + [0]) == nil)
         #expect(Session(decoding: Array(bytes.dropLast())) == nil)
         #expect(Session(decoding: [9] + bytes.dropFirst()) == nil, "unknown format version")
-        #expect(Session(decoding: [1, 0xff, 0xff, 0xff, 0xff, 0x0f]) == nil, "length beyond the input")
+        #expect(Session(decoding: [2, 0xff, 0xff, 0xff, 0xff, 0x0f]) == nil, "length beyond the input")
     }
 
     @Test func knowsWhenToRefresh() {

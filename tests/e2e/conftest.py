@@ -152,8 +152,16 @@ routes:
   - path: /public/
     upstream: "{upstream}"
     auth: none
+  - path: /admin/
+    upstream: "{upstream}"
+    methods: [GET]
+    allow: {{ groups: [servidores] }}
+  - path: /opt/
+    upstream: "{upstream}"
+    auth: optional
   - path: /
     upstream: "{upstream}"
+    skip_auth: [{{ path: /app/health }}]
 """)
     return config
 

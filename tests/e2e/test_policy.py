@@ -1,0 +1,35 @@
+"""Who may pass: group policies, methods, optional routes and skip-auth rules, with real logins."""
+import requests
+from test_login import HTML, log_in
+
+
+def test_group_policy_admits_members_and_shows_others_a_403(stack):
+    provider, porteiro = stack
+    maria, _ = log_in(provider, porteiro, "maria")
+    assert maria.get(porteiro.url + "/admin/x", headers=HTML, timeout=10).json()["headers"]["x-forwarded-groups"] == "servidores"
+    joao, _ = log_in(provider, porteiro, "joao", path="/app/joao")
+    denied = joao.get(porteiro.url + "/admin/x", headers={**HTML, "Accept-Language": "pt-BR"}, timeout=10)
+    assert denied.status_code == 403
+    assert "Você entrou como joao" in denied.text and 'href="/oauth2/sign_out"' in denied.text
+    as_json = joao.get(porteiro.url + "/admin/x", headers={"Accept": "application/json"}, timeout=10)
+    assert as_json.status_code == 403 and as_json.json()["sign_out"] == "/oauth2/sign_out"
+    assert "access denied" in porteiro.log_text() and "user=joao" in porteiro.log_text()
+    assert maria.post(porteiro.url + "/admin/x", timeout=10).status_code == 405
+
+
+def test_optional_routes_forward_identity_only_when_signed_in(stack):
+    provider, porteiro = stack
+    anonymous = requests.get(porteiro.url + "/opt/x", headers=HTML, allow_redirects=False, timeout=10)
+    assert anonymous.status_code == 200 and "x-forwarded-user" not in anonymous.json()["headers"]
+    spoofed = requests.get(porteiro.url + "/opt/x", headers={"X-Forwarded-User": "admin"}, timeout=10)
+    assert "x-forwarded-user" not in spoofed.json()["headers"]
+    maria, _ = log_in(provider, porteiro)
+    assert maria.get(porteiro.url + "/opt/x", timeout=10).json()["headers"]["x-forwarded-user"] == "maria"
+
+
+def test_skip_auth_matches_the_normalized_path_only(stack):
+    provider, porteiro = stack
+    assert requests.get(porteiro.url + "/app/health", headers=HTML, allow_redirects=False, timeout=10).status_code == 200
+    for tricky in ["/app/health/../secret", "/app/health%2f..%2fsecret", "/app/health;x/../secret", "/app/healthz"]:
+        response = requests.get(porteiro.url + tricky, headers=HTML, allow_redirects=False, timeout=10)
+        assert response.status_code in (302, 400), f"{tricky} must not skip sign-in (got {response.status_code})"
