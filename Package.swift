@@ -59,6 +59,7 @@ let package = Package(
             name: "PorteiroOIDC",
             dependencies: [
                 "PorteiroConfig",
+                "PorteiroRouting",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
@@ -150,7 +151,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PorteiroOIDCTests",
-            dependencies: ["PorteiroOIDC", "PorteiroConfig", .product(name: "JWTKit", package: "jwt-kit")],
+            dependencies: ["PorteiroOIDC", "PorteiroConfig", "PorteiroRouting", .product(name: "JWTKit", package: "jwt-kit")],
             swiftSettings: strict
         ),
         .testTarget(

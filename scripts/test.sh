@@ -16,7 +16,7 @@ need_swift() {
 # System libraries the Swift packages link against.
 install_system_packages() {
   local missing=()
-  for pkg in libssl-dev zlib1g-dev; do
+  for pkg in libssl-dev zlib1g-dev nginx-light; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -53,7 +53,7 @@ install_python_tools() {
     log "creating .venv"
     python3 -m venv .venv
   fi
-  if ! .venv/bin/python -c "import oidc_provider_mock, oauth2_provider, pytest, requests" 2>/dev/null; then
+  if ! .venv/bin/python -c "import oidc_provider_mock, oauth2_provider, pytest, requests, yaml" 2>/dev/null; then
     log "installing tests/e2e/requirements.txt into .venv"
     .venv/bin/pip install -q -r tests/e2e/requirements.txt
   fi

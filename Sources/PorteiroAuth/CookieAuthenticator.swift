@@ -87,6 +87,10 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         return LocalResponse(status: .found, headers: headers, body: "")
     }
 
+    public func identity(of pending: PendingRefresh) -> SignedInUser {
+        user(for: pending.session, setCookies: [])
+    }
+
     public func refresh(_ pending: PendingRefresh, request: AuthRequest) async -> Authentication {
         let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
         let outcome = await refresher.refresh(pending.session, now: request.now) { [self] session in

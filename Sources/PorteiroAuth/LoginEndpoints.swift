@@ -1,6 +1,7 @@
 import NIOHTTP1
 import PorteiroOIDC
 public import PorteiroProxy
+import PorteiroRouting
 import PorteiroSessions
 
 /// `/oauth2/start`, `/oauth2/callback` and `/oauth2/sign_out`.

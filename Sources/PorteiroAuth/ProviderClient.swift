@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 public import PorteiroConfig
 public import PorteiroOIDC
+import PorteiroRouting
 
 /// The calls Porteiro makes to the IdP, over AsyncHTTPClient (rare calls: discovery, JWKS, token,
 /// userinfo). Each has the configured timeout and a 1 MiB answer limit.

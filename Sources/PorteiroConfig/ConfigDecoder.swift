@@ -11,6 +11,11 @@ struct ConfigDecoder {
         if let node = entries["server"] { decodeServer(node, into: &config.server) }
         if let node = entries["upstream"] { decodeUpstream(node, into: &config.upstream) }
         if let node = entries["logging"] { decodeLogging(node, into: &config.logging) }
+        if let node = entries["forward_auth"], let e = reader.mapping(node, keys: ConfigKeys.forwardAuth),
+            let n = e["pass_access_token"], let v = reader.bool(n)
+        {
+            config.forwardAuth.passAccessToken = v
+        }
         if let node = entries["provider"] { config.provider = decodeProvider(node) }
         if let node = entries["session"] { config.session = decodeSession(node) }
         if let node = entries["routes"], let items = reader.sequence(node) {

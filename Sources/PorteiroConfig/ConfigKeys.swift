@@ -1,7 +1,8 @@
 /// Every key the configuration file accepts, per section. The decoder refuses anything else, and a
 /// test checks that the commented reference `config/porteiro.yaml` mentions each one.
 public enum ConfigKeys {
-    public static let root: Set = ["server", "upstream", "logging", "provider", "session", "routes"]
+    public static let root: Set = ["server", "upstream", "logging", "forward_auth", "provider", "session", "routes"]
+    public static let forwardAuth: Set = ["pass_access_token"]
     public static let server: Set = [
         "listen", "public_url", "trusted_proxies", "allowed_redirect_hosts", "templates_dir", "shutdown_grace", "idle_timeout",
         "max_header_bytes", "max_header_count",
@@ -28,7 +29,7 @@ public enum ConfigKeys {
     /// `server.listen`, `routes[].path`, …
     public static var allPaths: [String] {
         let sections: [(String, Set<String>)] = [
-            ("server", server), ("upstream", upstream), ("logging", logging), ("provider", provider),
+            ("server", server), ("upstream", upstream), ("logging", logging), ("forward_auth", forwardAuth), ("provider", provider),
             ("provider.claims", claims), ("provider.endpoints", endpoints), ("session", session), ("routes[]", route),
             ("routes[].identity_headers", identityHeaders), ("routes[].allow", allow), ("routes[].skip_auth[]", skipAuth),
         ]

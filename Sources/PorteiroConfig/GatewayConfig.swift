@@ -5,6 +5,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public var server: ServerConfig
     public var upstream: UpstreamPoolConfig
     public var logging: LoggingConfig
+    public var forwardAuth: ForwardAuthConfig
     /// Absent while no route needs a login.
     public var provider: ProviderConfig?
     /// Absent while no route needs a login.
@@ -15,6 +16,7 @@ public struct GatewayConfig: Sendable, Equatable {
         server: ServerConfig = .init(),
         upstream: UpstreamPoolConfig = .init(),
         logging: LoggingConfig = .init(),
+        forwardAuth: ForwardAuthConfig = .init(),
         provider: ProviderConfig? = nil,
         session: SessionConfig? = nil,
         routes: [RouteConfig] = []
@@ -22,6 +24,7 @@ public struct GatewayConfig: Sendable, Equatable {
         self.server = server
         self.upstream = upstream
         self.logging = logging
+        self.forwardAuth = forwardAuth
         self.provider = provider
         self.session = session
         self.routes = routes
@@ -64,6 +67,14 @@ public struct UpstreamPoolConfig: Sendable, Equatable {
     public var maxLifetime: Duration = .seconds(600)
     /// Idle connections kept per upstream on each event loop.
     public var maxIdlePerUpstream: Int = 64
+
+    public init() {}
+}
+
+/// `/oauth2/auth`, for nginx `auth_request` and Traefik/Caddy forward-auth.
+public struct ForwardAuthConfig: Sendable, Equatable {
+    /// Add `X-Auth-Request-Access-Token` to 202 answers.
+    public var passAccessToken = false
 
     public init() {}
 }

@@ -1,4 +1,5 @@
 public import PorteiroConfig
+import PorteiroRouting
 
 /// One login attempt's secrets and the URL that starts it at the provider (RFC 6749 §4.1.1 with
 /// PKCE and the OIDC `nonce`). `state` and `nonce` carry 256 random bits each.

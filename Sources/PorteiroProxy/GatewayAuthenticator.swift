@@ -10,6 +10,8 @@ public protocol GatewayAuthenticator: Sendable {
     var isReady: Bool { get }
     /// Per request, no I/O: who the cookies say is signed in.
     func authenticate(_ request: AuthRequest) -> Authentication
+    /// Who an expiring session belongs to, without refreshing it (`/oauth2/userinfo`).
+    func identity(of pending: PendingRefresh) -> SignedInUser
     /// Refreshes an expiring session (rare; runs off the event loop, single flight per session).
     func refresh(_ pending: PendingRefresh, request: AuthRequest) async -> Authentication
     /// The answer that sends an anonymous browser to the IdP and back to `returnTo`.

@@ -170,6 +170,12 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return answer(health.response(isReady: ready), head: head, log: log, requestID: requestID, context: context)
         }
         let request = AuthRequest(headers: head.headers, target: target, requestID: requestID, now: unixNow())
+        if let authenticator = settings.authenticator, target.routingPath == Self.forwardAuthPath {
+            return forwardAuth(head, request: request, authenticator: authenticator, log: log, context: context)
+        }
+        if let authenticator = settings.authenticator, target.routingPath == Self.userinfoPath {
+            return userinfo(head, request: request, authenticator: authenticator, log: log, context: context)
+        }
         if let endpoint = AuthEndpoint(rawValue: target.routingPath), let authenticator = settings.authenticator {
             return runEndpoint(endpoint, request: request, authenticator: authenticator, head: head, log: log)
         }

@@ -11,6 +11,8 @@ public struct GatewaySettings: Sendable {
     public var idleTimeout: Duration
     public var accessLog: Bool
     public var pages: PageRenderer
+    /// `forward_auth.pass_access_token`.
+    public var forwardAuthAccessToken: Bool
     /// Nil while no provider is configured: `auth: required` routes then answer 401.
     public var authenticator: (any GatewayAuthenticator)?
 
@@ -24,5 +26,6 @@ public struct GatewaySettings: Sendable {
         self.accessLog = config.logging.accessLog
         self.authenticator = authenticator
         self.pages = PageRenderer(template: config.server.errorPageTemplate)
+        self.forwardAuthAccessToken = config.forwardAuth.passAccessToken
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import PorteiroConfig
 import PorteiroOIDC
+import PorteiroRouting
 import Testing
 
 @Suite struct ClaimsMappingTests {

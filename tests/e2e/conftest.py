@@ -132,13 +132,15 @@ class Porteiro:
         return self.log.read_text()
 
 
-def write_config(tmp, provider, upstream, port):
+def write_config(tmp, provider, upstream, port, public_url=None, trusted_proxies=()):
     secret_line = f'  client_secret: "{provider.client_secret}"\n' if provider.client_secret else ""
+    public_url = public_url or f"http://127.0.0.1:{port}"
     config = tmp / f"porteiro-{port}.yaml"
     config.write_text(f"""
 server:
   listen: "127.0.0.1:{port}"
-  public_url: "http://127.0.0.1:{port}"
+  public_url: "{public_url}"
+  trusted_proxies: {json.dumps(list(trusted_proxies))}
 logging:
   level: debug
 provider:
@@ -166,8 +168,8 @@ routes:
     return config
 
 
-def start_porteiro(tmp, provider, upstream, port):
-    config = write_config(tmp, provider, upstream, port)
+def start_porteiro(tmp, provider, upstream, port, public_url=None, trusted_proxies=()):
+    config = write_config(tmp, provider, upstream, port, public_url, trusted_proxies)
     log = tmp / f"porteiro-{port}.log"
     process = subprocess.Popen([PORTEIRO_BIN, "serve", "--config", str(config)],
                                env=dict(os.environ, PORTEIRO_COOKIE_SECRET=COOKIE_SECRET),

@@ -1,0 +1,121 @@
+import NIOCore
+import NIOHTTP1
+import PorteiroPolicy
+import PorteiroRouting
+
+/// `/oauth2/auth` (nginx `auth_request`, Traefik/Caddy forward-auth) and `/oauth2/userinfo`:
+/// Porteiro answers "may this request pass?" without proxying anything.
+extension GatewayHandler {
+    static let forwardAuthPath = "/oauth2/auth"
+    static let userinfoPath = "/oauth2/userinfo"
+
+    /// 202 with `X-Auth-Request-*` identity headers, 401 when anonymous, 403 when the policy in the
+    /// query (`allowed_groups`, `allowed_emails`, `allowed_email_domains`) or the route of the
+    /// original URI denies. The original URI (`X-Forwarded-Uri` / `X-Original-URL`) is believed
+    /// only from `server.trusted_proxies`, and is normalized exactly as routing does.
+    func forwardAuth(
+        _ head: HTTPRequestHead, request: AuthRequest, authenticator: any GatewayAuthenticator, log: AccessLogEntry,
+        context: ChannelHandlerContext
+    ) {
+        let route = originalRoute(head)
+        if let route, route.auth == .none || route.skipsAuth(method: originalMethod(head), path: originalPath(head) ?? "") {
+            return answer(.plain(.accepted, ""), head: head, log: log, requestID: request.requestID, context: context)
+        }
+        switch authenticator.authenticate(request) {
+        case .signedIn(let user):
+            answer(forwardAuthAnswer(user, route: route, request: request), head: head, log: log, requestID: request.requestID, context: context)
+        case .anonymous(let clearCookies) where route?.auth == .optional:
+            var accepted = LocalResponse.plain(.accepted, "")
+            for cookie in clearCookies { accepted.headers.add(name: "Set-Cookie", value: cookie) }
+            answer(accepted, head: head, log: log, requestID: request.requestID, context: context)
+        case .anonymous(let clearCookies):
+            var page = settings.pages.error(
+                .unauthorized, .signInRequired, requestID: request.requestID, request: head.headers,
+                extraHeaders: ["WWW-Authenticate": #"Bearer realm="porteiro""#])
+            for cookie in clearCookies { page.headers.add(name: "Set-Cookie", value: cookie) }
+            answer(page, head: head, log: log, requestID: request.requestID, context: context)
+        case .refreshNeeded(let pending):
+            state = .waiting(log, requestID: request.requestID, keepAlive: head.isKeepAlive)
+            let promise = context.eventLoop.makePromise(of: Authentication.self)
+            promise.completeWithTask { await authenticator.refresh(pending, request: request) }
+            promise.futureResult.assumeIsolated().whenSuccess { [weak self] outcome in
+                guard let self, case .waiting = self.state else { return }
+                self.state = .idle
+                if case .signedIn(let user) = outcome {
+                    self.finishWaiting(self.forwardAuthAnswer(user, route: route, request: request), log: log, head: head, request: request)
+                } else {
+                    self.finishWaiting(
+                        self.settings.pages.error(.unauthorized, .signInRequired, requestID: request.requestID, request: head.headers),
+                        log: log, head: head, request: request)
+                }
+            }
+        }
+    }
+
+    /// JSON of the session's identity (never tokens), or 401.
+    func userinfo(_ head: HTTPRequestHead, request: AuthRequest, authenticator: any GatewayAuthenticator, log: AccessLogEntry, context: ChannelHandlerContext) {
+        let user: SignedInUser?
+        switch authenticator.authenticate(request) {
+        case .signedIn(let signedIn): user = signedIn
+        case .refreshNeeded(let pending): user = authenticator.identity(of: pending)
+        case .anonymous: user = nil
+        }
+        guard let user else {
+            let page = settings.pages.error(.unauthorized, .signInRequired, requestID: request.requestID, request: ["Accept": "application/json"])
+            return answer(page, head: head, log: log, requestID: request.requestID, context: context)
+        }
+        let groups = user.groups.map { "\"\(jsonEscaped($0))\"" }.joined(separator: ",")
+        let roles = user.roles.map { "\"\(jsonEscaped($0))\"" }.joined(separator: ",")
+        let body = #"{"user":"\#(jsonEscaped(user.user))","preferred_username":"\#(jsonEscaped(user.user))","#
+            + #""email":"\#(jsonEscaped(user.email))","groups":[\#(groups)],"roles":[\#(roles)]}"#
+        let response = LocalResponse(status: .ok, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: body)
+        answer(response, head: head, log: log, requestID: request.requestID, context: context)
+    }
+
+    private func forwardAuthAnswer(_ user: SignedInUser, route: Route?, request: AuthRequest) -> LocalResponse {
+        let query = FormEncoding.decode(request.target.query.dropFirst())
+        let split = { (name: String) in query[name].map { $0.split(separator: ",").map(String.init) } ?? [] }
+        let queryPolicy = AccessPolicy(groups: split("allowed_groups"), emails: split("allowed_emails"), emailDomains: split("allowed_email_domains"))
+        let routePolicy = route?.auth == .required ? route?.policy : nil
+        for policy in [queryPolicy, routePolicy ?? .anySignedInUser] where policy.decide(user.policySubject) == .deny {
+            logger.notice("access denied", metadata: ["endpoint": "/oauth2/auth", "user": "\(user.user)", "rule": "\(policy)", "request_id": "\(request.requestID)"])
+            var page = settings.pages.error(.forbidden, .notAllowed(user: user.user), requestID: request.requestID, request: request.headers, signOut: true)
+            for cookie in user.setCookies { page.headers.add(name: "Set-Cookie", value: cookie) }
+            return page
+        }
+        var headers: HTTPHeaders = ["X-Auth-Request-User": user.user, "X-Auth-Request-Preferred-Username": user.user, "Cache-Control": "no-store"]
+        if !user.email.isEmpty { headers.add(name: "X-Auth-Request-Email", value: user.email) }
+        if !user.groups.isEmpty { headers.add(name: "X-Auth-Request-Groups", value: user.groups.joined(separator: ",")) }
+        if settings.forwardAuthAccessToken { headers.add(name: "X-Auth-Request-Access-Token", value: user.accessToken) }
+        for cookie in user.setCookies { headers.add(name: "Set-Cookie", value: cookie) }
+        return LocalResponse(status: .accepted, headers: headers, body: "")
+    }
+
+    private func finishWaiting(_ response: LocalResponse, log: AccessLogEntry, head: HTTPRequestHead, request: AuthRequest) {
+        guard let context else { return }
+        if requestEnded {
+            writeLocal(response, log: log, requestID: request.requestID, keepAlive: head.isKeepAlive, context: context)
+        } else {
+            state = .answering(response, log, requestID: request.requestID, keepAlive: head.isKeepAlive)
+        }
+    }
+
+    /// The route the proxy in front will send the original request to, when it says so and is trusted.
+    private func originalRoute(_ head: HTTPRequestHead) -> Route? {
+        guard let path = originalPath(head) else { return nil }
+        let host = head.headers.first(name: "x-forwarded-host") ?? head.headers.first(name: "host")
+        return settings.routes.route(host: host, path: path)
+    }
+
+    private func originalPath(_ head: HTTPRequestHead) -> String? {
+        guard peer.isTrusted,
+            let uri = head.headers.first(name: "x-forwarded-uri") ?? head.headers.first(name: "x-original-url"),
+            case .success(let target) = RequestTarget.parse(uri)
+        else { return nil }
+        return target.routingPath
+    }
+
+    private func originalMethod(_ head: HTTPRequestHead) -> String {
+        peer.isTrusted ? (head.headers.first(name: "x-forwarded-method") ?? head.headers.first(name: "x-original-method") ?? "GET") : "GET"
+    }
+}
