@@ -24,6 +24,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     let pages: PageRenderer
     /// Claim paths some route's `allow.claims` reads; sessions keep only these claims.
     let policyClaimPaths: Set<String>
+    let bearerCache = BearerTokenCache()
     let logger: Logger
 
     /// `config` must have passed validation (provider, session and public URL present).

@@ -111,6 +111,9 @@ struct ConfigDecoder {
         if let n = e["pass_access_token"], let v = reader.bool(n) { route.passAccessToken = v }
         if let n = e["pass_identity_headers"], let v = reader.bool(n) { route.passIdentityHeaders = v }
         if let n = e["methods"], let v = reader.strings(n) { route.methods = v.map { $0.uppercased() } }
+        if let n = e["audiences"], let v = reader.strings(n) { route.audiences = v }
+        if let n = e["allow_session"], let v = reader.bool(n) { route.allowSession = v }
+        if let n = e["cors_origins"], let v = reader.strings(n) { route.corsOrigins = v }
         if let n = e["allow"], let a = reader.mapping(n, keys: ConfigKeys.allow) {
             var allow = RouteConfig.Allow()
             if let n = a["groups"], let v = reader.strings(n) { allow.groups = v }

@@ -46,11 +46,21 @@ public enum ConfigValidator {
                 report("\(path).host", "\"\(host)\" is not a host name or *.suffix pattern")
             }
             if route.timeout <= .zero { report("\(path).timeout", "must be longer than 0") }
-            if route.auth != .required, route.allow != nil {
-                report("\(path).allow", "applies only to routes with auth: required")
+            let enforcing = route.auth == .required || route.auth == .bearer
+            if !enforcing, route.allow != nil {
+                report("\(path).allow", "applies only to routes with auth: required or bearer")
             }
-            if route.auth != .required, !route.skipAuth.isEmpty {
-                report("\(path).skip_auth", "applies only to routes with auth: required")
+            if !enforcing, !route.skipAuth.isEmpty {
+                report("\(path).skip_auth", "applies only to routes with auth: required or bearer")
+            }
+            if route.auth == .bearer, route.audiences.isEmpty {
+                report("\(path).audiences", "is required for auth: bearer (the aud values its access tokens carry)")
+            }
+            if route.auth != .bearer, !route.audiences.isEmpty || route.allowSession {
+                report("\(path).audiences", "audiences and allow_session apply only to auth: bearer")
+            }
+            for (originIndex, origin) in route.corsOrigins.enumerated() where PublicURL.parse(origin) == nil {
+                report("\(path).cors_origins[\(originIndex)]", "\"\(origin)\" is not an origin like https://app.example.org")
             }
             for (ruleIndex, rule) in route.skipAuth.enumerated() where !rule.path.hasPrefix("/") {
                 report("\(path).skip_auth[\(ruleIndex)].path", "\"\(rule.path)\" must start with /")

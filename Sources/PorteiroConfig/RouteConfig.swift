@@ -7,6 +7,8 @@ public struct RouteConfig: Sendable, Equatable {
         case optional
         /// A signed-in session is needed (and the `allow` rules must admit it).
         case required
+        /// API route: a client-supplied JWT access token (`Authorization: Bearer`), never a redirect.
+        case bearer
     }
 
     /// `allow:` — any one rule admits; absent = any signed-in user.
@@ -54,6 +56,12 @@ public struct RouteConfig: Sendable, Equatable {
     /// Methods the route accepts; others get 405. Nil = all.
     public var methods: [String]?
     public var skipAuth: [SkipAuth] = []
+    /// `auth: bearer`: accepted `aud` values of access tokens.
+    public var audiences: [String] = []
+    /// `auth: bearer`: a browser session is accepted too.
+    public var allowSession = false
+    /// Origins whose scripts may read Porteiro's 401 answers (CORS), so SPAs can re-login.
+    public var corsOrigins: [String] = []
 
     /// The names identity is sent under; legacy apps often expect their own (`X-Remote-User`).
     public struct IdentityHeaderNames: Sendable, Equatable {

@@ -41,8 +41,21 @@ public struct IDTokenVerifier: Sendable {
         self.hmacSecret = hmacSecret
     }
 
-    /// Verifies `token` with `keys`; `now` in Unix seconds.
+    /// What a token is checked as: an ID token of our login (our client id, our nonce), or an
+    /// API client's access token for one of a route's audiences (no nonce).
+    public enum Purpose: Sendable {
+        case idToken(nonce: String)
+        case accessToken(audiences: Set<String>)
+    }
+
+    /// Verifies an ID token with `keys`; `now` in Unix seconds.
     public func verify(_ token: String, keys: ProviderKeys, nonce: String, now: Double) async throws(Failure)
+        -> IDTokenClaims
+    {
+        try await verify(token, keys: keys, purpose: .idToken(nonce: nonce), now: now)
+    }
+
+    public func verify(_ token: String, keys: ProviderKeys, purpose: Purpose, now: Double) async throws(Failure)
         -> IDTokenClaims
     {
         let header: JWTHeader
@@ -63,7 +76,7 @@ public struct IDTokenVerifier: Sendable {
             } catch {
                 throw Failure(reason: .badSignature)
             }
-            try check(claims, nonce: nonce, now: now)
+            try check(claims, purpose: purpose, now: now)
             return claims
         }
         guard Self.allowedAlgorithms.contains(alg) else { throw Failure(reason: .algorithmNotAllowed) }
@@ -78,23 +91,30 @@ public struct IDTokenVerifier: Sendable {
         } catch {
             throw Failure(reason: .badSignature)
         }
-        try check(claims, nonce: nonce, now: now)
+        try check(claims, purpose: purpose, now: now)
         return claims
     }
 
     /// The claim rules alone, for a token whose signature has been checked.
-    public func check(_ claims: IDTokenClaims, nonce: String, now: Double) throws(Failure) {
+    public func check(_ claims: IDTokenClaims, purpose: Purpose, now: Double) throws(Failure) {
         guard claims.issuer == issuer else { throw Failure(reason: .wrongIssuer) }
         guard claims.subject?.isEmpty == false else { throw Failure(reason: .missingSubject) }
         let audiences = claims.audiences
-        guard audiences.contains(clientID) else { throw Failure(reason: .wrongAudience) }
-        if audiences.count > 1 || claims.authorizedParty != nil {
-            guard claims.authorizedParty == clientID else { throw Failure(reason: .wrongAuthorizedParty) }
+        switch purpose {
+        case .accessToken(let accepted):
+            guard audiences.contains(where: accepted.contains) else { throw Failure(reason: .wrongAudience) }
+        case .idToken:
+            guard audiences.contains(clientID) else { throw Failure(reason: .wrongAudience) }
+            if audiences.count > 1 || claims.authorizedParty != nil {
+                guard claims.authorizedParty == clientID else { throw Failure(reason: .wrongAuthorizedParty) }
+            }
         }
         guard let expiresAt = claims.expiresAt, now < expiresAt + clockSkew else { throw Failure(reason: .expired) }
         guard let issuedAt = claims.issuedAt, issuedAt <= now + clockSkew else { throw Failure(reason: .issuedInTheFuture) }
         if let notBefore = claims.notBefore, notBefore > now + clockSkew { throw Failure(reason: .notYetValid) }
-        guard let tokenNonce = claims.nonce, constantTimeEqual(tokenNonce, nonce) else { throw Failure(reason: .nonceMismatch) }
+        if case .idToken(let nonce) = purpose {
+            guard let tokenNonce = claims.nonce, constantTimeEqual(tokenNonce, nonce) else { throw Failure(reason: .nonceMismatch) }
+        }
     }
 }
 

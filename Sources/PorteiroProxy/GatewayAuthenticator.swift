@@ -10,6 +10,11 @@ public protocol GatewayAuthenticator: Sendable {
     var isReady: Bool { get }
     /// Per request, no I/O: who the cookies say is signed in.
     func authenticate(_ request: AuthRequest) -> Authentication
+    /// An API client's access token verified before and not yet expired: its user, without I/O.
+    func cachedBearer(_ token: String, audiences: Set<String>, now: Int64) -> SignedInUser?
+    /// Verifies an API client's JWT access token (signature against the JWKS, iss, exp/nbf,
+    /// one of `audiences`) and remembers the result until the token expires; nil when invalid.
+    func verifyBearer(_ token: String, audiences: Set<String>, now: Int64) async -> SignedInUser?
     /// Who an expiring session belongs to, without refreshing it (`/oauth2/userinfo`).
     func identity(of pending: PendingRefresh) -> SignedInUser
     /// Refreshes an expiring session (rare; runs off the event loop, single flight per session).

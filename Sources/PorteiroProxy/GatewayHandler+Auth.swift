@@ -9,12 +9,12 @@ extension GatewayHandler {
     /// An anonymous request to a protected route: a browser navigation is sent to the IdP,
     /// anything else gets 401 (a redirect would only break an XHR or API client).
     func answerAnonymous(
-        _ head: HTTPRequestHead, request: AuthRequest, clearCookies: [String], log: AccessLogEntry,
+        _ head: HTTPRequestHead, route: Route, request: AuthRequest, clearCookies: [String], log: AccessLogEntry,
         context: ChannelHandlerContext
     ) {
         guard let authenticator = settings.authenticator else { return }
         var response: LocalResponse
-        if request.isNavigation(method: head.method) {
+        if route.auth != .bearer, request.isNavigation(method: head.method) {
             response = authenticator.startLogin(request, returnTo: request.target.path + request.target.query)
         } else {
             response = settings.pages.error(
@@ -22,7 +22,68 @@ extension GatewayHandler {
                 extraHeaders: ["WWW-Authenticate": #"Bearer realm="porteiro""#])
         }
         for cookie in clearCookies { response.headers.add(name: "Set-Cookie", value: cookie) }
+        if response.status == .unauthorized { addCORS(to: &response, route: route, request: head.headers) }
         answer(response, head: head, log: log, requestID: request.requestID, context: context)
+    }
+
+    /// The token of `Authorization: Bearer <token>`, if that is what the client sent.
+    func bearerToken(_ headers: HTTPHeaders) -> String? {
+        guard let value = headers.first(name: "authorization"), value.count > 7,
+            value.prefix(7).lowercased() == "bearer "
+        else { return nil }
+        return String(value.dropFirst(7).drop(while: { $0 == " " }))
+    }
+
+    /// An API client's token: known and valid → through at once; unknown → verified off the loop
+    /// (the exchange waits in `.connecting`), then through or 401.
+    func bearer(
+        _ token: String, head: HTTPRequestHead, route: Route, target: RequestTarget, request: AuthRequest,
+        authenticator: any GatewayAuthenticator, log: AccessLogEntry
+    ) {
+        guard let context else { return }
+        if let user = authenticator.cachedBearer(token, audiences: route.audiences, now: request.now) {
+            return admit(user, head: head, route: route, target: target, request: request, log: log, context: context)
+        }
+        proxy(head, route: route, target: target, identity: nil, requestID: request.requestID, log: log, context: context, connect: false)
+        let promise = context.eventLoop.makePromise(of: SignedInUser?.self)
+        promise.completeWithTask { await authenticator.verifyBearer(token, audiences: route.audiences, now: request.now) }
+        promise.futureResult.assumeIsolated().whenSuccess { [weak self] user in
+            guard let self, case .connecting = self.state, let exchange = self.exchange, let context = self.context else { return }
+            guard let user else {
+                self.exchange = nil
+                self.state = .idle
+                return self.refuseBearer(head, route: route, request: request, log: exchange.log, invalidToken: true)
+            }
+            if route.policy.decide(user.policySubject) == .deny {
+                self.exchange = nil
+                self.state = .idle
+                return self.admit(user, head: head, route: route, target: target, request: request, log: exchange.log, context: context)
+            }
+            var identityHead = exchange.upstreamHead
+            HeaderRewriter.addIdentity(user, route: route, to: &identityHead.headers)
+            self.exchange?.upstreamHead = identityHead
+            self.connectUpstream(fresh: false)
+        }
+    }
+
+    /// 401 for an API route (RFC 6750 §3): `invalid_token` when a token was sent but refused.
+    func refuseBearer(_ head: HTTPRequestHead, route: Route, request: AuthRequest, log: AccessLogEntry, invalidToken: Bool) {
+        guard let context else { return }
+        let challenge = invalidToken ? #"Bearer realm="porteiro", error="invalid_token""# : #"Bearer realm="porteiro""#
+        var page = settings.pages.error(
+            .unauthorized, .signInRequired, requestID: request.requestID, request: head.headers,
+            extraHeaders: ["WWW-Authenticate": challenge])
+        addCORS(to: &page, route: route, request: head.headers)
+        answer(page, head: head, log: log, requestID: request.requestID, context: context)
+    }
+
+    /// Lets a listed origin's script read the 401 (and its `WWW-Authenticate`) to start a login.
+    func addCORS(to response: inout LocalResponse, route: Route, request: HTTPHeaders) {
+        guard let origin = request.first(name: "origin"), route.corsOrigins.contains(origin.lowercased()) else { return }
+        response.headers.replaceOrAdd(name: "Access-Control-Allow-Origin", value: origin)
+        response.headers.replaceOrAdd(name: "Access-Control-Allow-Credentials", value: "true")
+        response.headers.replaceOrAdd(name: "Access-Control-Expose-Headers", value: "WWW-Authenticate, X-Request-Id")
+        response.headers.add(name: "Vary", value: "Origin")
     }
 
     /// A signed-in user on a route: through when the route's policy admits them, else 403 with
@@ -31,7 +92,7 @@ extension GatewayHandler {
         _ user: SignedInUser, head: HTTPRequestHead, route: Route, target: RequestTarget, request: AuthRequest,
         log: AccessLogEntry, context: ChannelHandlerContext
     ) {
-        if route.auth == .required, case .deny = route.policy.decide(user.policySubject) {
+        if route.auth == .required || route.auth == .bearer, case .deny = route.policy.decide(user.policySubject) {
             logger.notice(
                 "access denied",
                 metadata: ["route": "\(route.index)", "path": "\(route.prefix)", "user": "\(user.user)",
@@ -55,7 +116,7 @@ extension GatewayHandler {
         promise.futureResult.assumeIsolated().whenSuccess { [weak self] outcome in
             guard let self, case .connecting = self.state, let exchange = self.exchange, let context = self.context else { return }
             switch outcome {
-            case .signedIn(let user) where exchange.route.auth == .required
+            case .signedIn(let user) where exchange.route.auth != .optional
                 && exchange.route.policy.decide(user.policySubject) == .deny:
                 self.exchange = nil
                 self.state = .idle
@@ -72,7 +133,8 @@ extension GatewayHandler {
             case .anonymous(let clearCookies):
                 self.exchange = nil
                 self.state = .idle
-                self.answerAnonymous(head, request: request, clearCookies: clearCookies, log: exchange.log, context: context)
+                self.answerAnonymous(
+                    head, route: exchange.route, request: request, clearCookies: clearCookies, log: exchange.log, context: context)
             case .refreshNeeded:
                 self.respondWithError(.badGateway, .refreshFailed, cause: nil)
             }

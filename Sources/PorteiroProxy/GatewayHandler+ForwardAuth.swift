@@ -76,7 +76,7 @@ extension GatewayHandler {
         let query = FormEncoding.decode(request.target.query.dropFirst())
         let split = { (name: String) in query[name].map { $0.split(separator: ",").map(String.init) } ?? [] }
         let queryPolicy = AccessPolicy(groups: split("allowed_groups"), emails: split("allowed_emails"), emailDomains: split("allowed_email_domains"))
-        let routePolicy = route?.auth == .required ? route?.policy : nil
+        let routePolicy = route?.auth == .required || route?.auth == .bearer ? route?.policy : nil
         for policy in [queryPolicy, routePolicy ?? .anySignedInUser] where policy.decide(user.policySubject) == .deny {
             logger.notice("access denied", metadata: ["endpoint": "/oauth2/auth", "user": "\(user.user)", "rule": "\(policy)", "request_id": "\(request.requestID)"])
             var page = settings.pages.error(.forbidden, .notAllowed(user: user.user), requestID: request.requestID, request: request.headers, signOut: true)

@@ -195,6 +195,12 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             return refuse(.unauthorized, .signInRequired, headers: ["WWW-Authenticate": #"Bearer realm="porteiro""#])
         }
+        if route.auth == .bearer, let token = bearerToken(head.headers) {
+            return bearer(token, head: head, route: route, target: target, request: request, authenticator: authenticator, log: log)
+        }
+        if route.auth == .bearer, !route.allowSession {
+            return refuseBearer(head, route: route, request: request, log: log, invalidToken: false)
+        }
         switch authenticator.authenticate(request) {
         case .signedIn(let user):
             admit(user, head: head, route: route, target: target, request: request, log: log, context: context)
@@ -202,7 +208,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context)
             exchange?.responseCookies = clearCookies
         case .anonymous(let clearCookies):
-            answerAnonymous(head, request: request, clearCookies: clearCookies, log: log, context: context)
+            answerAnonymous(head, route: route, request: request, clearCookies: clearCookies, log: log, context: context)
         case .refreshNeeded(let pending):
             proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context,
                   connect: false)
@@ -234,13 +240,16 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Answers locally: at once when a body may follow (then the connection closes, so an unread
-    /// body never becomes the next request), else when the request's `.end` arrives.
+    /// Answers locally: at once when the request has ended (an answer after an async hop) or when
+    /// a body may follow (then the connection closes, so an unread body never becomes the next
+    /// request), else when the request's `.end` arrives.
     func answer(
         _ response: LocalResponse, head: HTTPRequestHead, log: AccessLogEntry, requestID: String,
         context: ChannelHandlerContext
     ) {
-        if RequestFraming.hasBody(head.headers) {
+        if requestEnded {
+            writeLocal(response, log: log, requestID: requestID, keepAlive: head.isKeepAlive, context: context)
+        } else if RequestFraming.hasBody(head.headers) {
             writeLocal(response, log: log, requestID: requestID, keepAlive: false, context: context)
         } else {
             state = .answering(response, log, requestID: requestID, keepAlive: head.isKeepAlive)

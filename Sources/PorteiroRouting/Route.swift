@@ -20,6 +20,10 @@ public struct Route: Sendable, Equatable {
     /// Uppercased methods the route accepts; nil = all.
     public var methods: Set<String>?
     public var skipAuth: [SkipAuthRule]
+    public var audiences: Set<String>
+    public var allowSession: Bool
+    /// Lowercased origins allowed to read Porteiro's 401 answers.
+    public var corsOrigins: Set<String>
 
     public init(index: Int, config: RouteConfig) throws(InvalidValue) {
         self.index = index
@@ -38,6 +42,9 @@ public struct Route: Sendable, Equatable {
         } ?? .anySignedInUser
         self.methods = config.methods.map(Set.init)
         self.skipAuth = config.skipAuth.map { SkipAuthRule(methods: $0.methods, pattern: $0.path) }
+        self.audiences = Set(config.audiences)
+        self.allowSession = config.allowSession
+        self.corsOrigins = Set(config.corsOrigins.map { $0.lowercased() })
     }
 
     /// True when a skip-auth rule lets this request through without sign-in.

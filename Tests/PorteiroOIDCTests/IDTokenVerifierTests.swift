@@ -76,6 +76,21 @@ private func base64url(_ text: String) -> String {
         #expect(await lab.reason(try await lab.sign(lab.claims(changes))) == reason)
     }
 
+    @Test func checksAccessTokensForAudienceButNotNonce() async throws {
+        let lab = await TokenLab()
+        let api = IDTokenVerifier.Purpose.accessToken(audiences: ["legacy-api", "other"])
+        let token = try await lab.sign(lab.claims(["aud": .array([.string("account"), .string("legacy-api")]), "nonce": nil]))
+        #expect(try await lab.verifier.verify(token, keys: lab.keys, purpose: api, now: lab.now)["sub"]?.string == "maria-id")
+        let wrongAudience = try await lab.sign(lab.claims(["aud": .string("portal")]))
+        await #expect(throws: IDTokenVerifier.Failure(reason: .wrongAudience)) {
+            try await lab.verifier.verify(wrongAudience, keys: lab.keys, purpose: api, now: lab.now)
+        }
+        let expired = try await lab.sign(lab.claims(["aud": .string("legacy-api"), "exp": .number(lab.now - 120)]))
+        await #expect(throws: IDTokenVerifier.Failure(reason: .expired)) {
+            try await lab.verifier.verify(expired, keys: lab.keys, purpose: api, now: lab.now)
+        }
+    }
+
     @Test func allowsClockSkewAndAMatchingAuthorizedParty() async throws {
         let lab = await TokenLab()
         let token = try await lab.sign(lab.claims([

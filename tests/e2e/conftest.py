@@ -147,6 +147,7 @@ provider:
   issuer: "{provider.issuer}"
   client_id: "{provider.client_id}"
 {secret_line}  scopes: [openid, profile, email]
+  clock_skew: 1s
 session:
   secrets: ["${{PORTEIRO_COOKIE_SECRET}}"]
   refresh_before: 3s
@@ -161,6 +162,16 @@ routes:
   - path: /opt/
     upstream: "{upstream}"
     auth: optional
+  - path: /api/
+    upstream: "{upstream}"
+    auth: bearer
+    audiences: ["{provider.client_id}"]
+    cors_origins: ["https://spa.example.org"]
+  - path: /api-or-session/
+    upstream: "{upstream}"
+    auth: bearer
+    audiences: [some-api]
+    allow_session: true
   - path: /
     upstream: "{upstream}"
     skip_auth: [{{ path: /app/health }}]
