@@ -1,7 +1,7 @@
 /// Who may pass a route, compiled from its `allow:` block: any one rule admits. No rules means any
 /// signed-in user. Matching is exact and case-sensitive except email addresses and domains, which
 /// are compared in lower case. Pure and allocation-light: evaluated once per request.
-public struct AccessPolicy: Sendable, Equatable {
+public struct AccessPolicy: Sendable, Equatable, CustomStringConvertible {
     public var groups: Set<String>
     public var roles: Set<String>
     public var emails: Set<String>
@@ -22,6 +22,16 @@ public struct AccessPolicy: Sendable, Equatable {
     }
 
     public static let anySignedInUser = AccessPolicy()
+
+    /// For log lines: `groups=[admins] email_domains=[example.org]`.
+    public var description: String {
+        let parts: [(String, [String])] = [
+            ("groups", groups.sorted()), ("roles", roles.sorted()), ("emails", emails.sorted()),
+            ("email_domains", emailDomains.map { String($0.dropFirst()) }.sorted()),
+        ] + claims.sorted { $0.key < $1.key }.map { ("claims.\($0.key)", $0.value.sorted()) }
+        let rules = parts.filter { !$0.1.isEmpty }.map { "\($0.0)=[\($0.1.joined(separator: ","))]" }
+        return rules.isEmpty ? "any signed-in user" : rules.joined(separator: " ")
+    }
 
     public var admitsEveryone: Bool {
         groups.isEmpty && roles.isEmpty && emails.isEmpty && emailDomains.isEmpty && claims.isEmpty

@@ -34,6 +34,12 @@ import Testing
         #expect(policy.decide(maria) == .deny)
     }
 
+    @Test func describesItselfForTheLog() {
+        #expect(AccessPolicy(groups: ["b", "a"], emailDomains: ["example.org"], claims: ["dept": ["x"]]).description
+            == "groups=[a,b] email_domains=[example.org] claims.dept=[x]")
+        #expect(AccessPolicy().description == "any signed-in user")
+    }
+
     @Test func aUserWithoutEmailNeverMatchesEmailRules() {
         let nobody = PolicySubject(user: "joao", email: "", groups: [], roles: [])
         #expect(AccessPolicy(emailDomains: [""]).decide(nobody) == .deny)

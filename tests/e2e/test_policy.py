@@ -17,6 +17,16 @@ def test_group_policy_admits_members_and_shows_others_a_403(stack):
     assert maria.post(porteiro.url + "/admin/x", timeout=10).status_code == 405
 
 
+def test_forward_auth_ignores_forwarded_uris_from_untrusted_peers(stack):
+    provider, porteiro = stack
+    joao, _ = log_in(provider, porteiro, "joao", path="/app/j")
+    trusted_only = {"X-Forwarded-Uri": "/admin/x", "X-Original-URL": "/admin/x"}
+    assert joao.get(porteiro.url + "/oauth2/auth", headers=trusted_only, timeout=10).status_code == 202, \
+        "this Porteiro trusts no proxy, so the original URI is not believed"
+    assert joao.get(porteiro.url + "/admin/x", timeout=10).status_code == 403
+    assert "rule=groups=[servidores]" in porteiro.log_text(), "the log names the rule that was not met"
+
+
 def test_optional_routes_forward_identity_only_when_signed_in(stack):
     provider, porteiro = stack
     anonymous = requests.get(porteiro.url + "/opt/x", headers=HTML, allow_redirects=False, timeout=10)
