@@ -64,7 +64,7 @@ extension CookieAuthenticator {
         let identity = provider.claims.identity(from: claims.all)
         let user = SignedInUser(
             user: identity.user, email: identity.email, groups: identity.groups, roles: identity.roles,
-            claims: Dictionary(uniqueKeysWithValues: policyClaimPaths.compactMap { path in claims.all.value(at: path).map { (path, $0.strings) } }),
+            claims: policyClaims(from: claims.all),
             accessToken: token)
         let expiresAt = claims["exp"]?.number.map { Int64($0) } ?? now
         bearerCache.remember(user, token: token, audiences: audiences, expiresAt: expiresAt)

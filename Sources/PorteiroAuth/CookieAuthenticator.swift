@@ -115,6 +115,11 @@ public final class CookieAuthenticator: GatewayAuthenticator {
             claims: session.claims, accessToken: session.accessToken, setCookies: setCookies)
     }
 
+    /// The claims route policies read, taken from a token's claims.
+    func policyClaims(from claims: ClaimValue) -> [String: [String]] {
+        Dictionary(uniqueKeysWithValues: policyClaimPaths.compactMap { path in claims.value(at: path).map { (path, $0.strings) } })
+    }
+
     func sessionCookies(_ session: Session, present: CookieHeader) -> [String] {
         let value = sealer.seal(session.sealedBytes(), purpose: "session")
         return CookieChunks.write(value, settings: cookies, maxAge: Int(session.expiresAt - session.createdAt), present: present)

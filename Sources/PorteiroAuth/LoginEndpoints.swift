@@ -95,9 +95,7 @@ extension CookieAuthenticator {
             roles: identity.roles, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, idToken: idToken,
             sid: identity.sid, accessTokenExpiresAt: tokens.expiresIn.map { now + Int64($0) } ?? 0, createdAt: now,
             expiresAt: now + lifetime,
-            claims: Dictionary(uniqueKeysWithValues: policyClaimPaths.compactMap { path in
-                all.value(at: path).map { (path, $0.strings) }
-            }))
+            claims: policyClaims(from: all))
     }
 
     /// Verifies with the current keys; on an unknown key, once more with a freshly fetched JWKS.

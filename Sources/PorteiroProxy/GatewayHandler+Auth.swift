@@ -6,6 +6,41 @@ import PorteiroRouting
 /// endpoints. The authenticator's async work runs off the event loop; its result comes back to
 /// the loop, where the exchange continues, with client reads held meanwhile.
 extension GatewayHandler {
+    /// A protected route (`optional`, `required`, `bearer`): who is asking, and may they pass?
+    func authorize(
+        _ head: HTTPRequestHead, route: Route, target: RequestTarget, request: AuthRequest, log: AccessLogEntry,
+        context: ChannelHandlerContext
+    ) {
+        guard let authenticator = settings.authenticator else {
+            if route.auth == .optional {
+                return proxy(head, route: route, target: target, identity: nil, requestID: request.requestID, log: log, context: context)
+            }
+            let page = settings.pages.error(
+                .unauthorized, .signInRequired, requestID: request.requestID, request: head.headers,
+                extraHeaders: ["WWW-Authenticate": #"Bearer realm="porteiro""#])
+            return answer(page, head: head, log: log, requestID: request.requestID, context: context)
+        }
+        if route.auth == .bearer, let token = bearerToken(head.headers) {
+            return bearer(token, head: head, route: route, target: target, request: request, authenticator: authenticator, log: log)
+        }
+        if route.auth == .bearer, !route.allowSession {
+            return refuseBearer(head, route: route, request: request, log: log, invalidToken: false)
+        }
+        switch authenticator.authenticate(request) {
+        case .signedIn(let user):
+            admit(user, head: head, route: route, target: target, request: request, log: log, context: context)
+        case .anonymous(let clearCookies) where route.auth == .optional:
+            proxy(head, route: route, target: target, identity: nil, requestID: request.requestID, log: log, context: context)
+            exchange?.responseCookies = clearCookies
+        case .anonymous(let clearCookies):
+            answerAnonymous(head, route: route, request: request, clearCookies: clearCookies, log: log, context: context)
+        case .refreshNeeded(let pending):
+            proxy(head, route: route, target: target, identity: nil, requestID: request.requestID, log: log, context: context,
+                  connect: false)
+            refreshThenConnect(pending, request: request, authenticator: authenticator, head: head)
+        }
+    }
+
     /// An anonymous request to a protected route: a browser navigation is sent to the IdP,
     /// anything else gets 401 (a redirect would only break an XHR or API client).
     func answerAnonymous(

@@ -189,31 +189,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if route.auth == .none || route.skipsAuth(method: head.method.rawValue, path: target.routingPath) {
             return proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context)
         }
-        guard let authenticator = settings.authenticator else {
-            if route.auth == .optional {
-                return proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context)
-            }
-            return refuse(.unauthorized, .signInRequired, headers: ["WWW-Authenticate": #"Bearer realm="porteiro""#])
-        }
-        if route.auth == .bearer, let token = bearerToken(head.headers) {
-            return bearer(token, head: head, route: route, target: target, request: request, authenticator: authenticator, log: log)
-        }
-        if route.auth == .bearer, !route.allowSession {
-            return refuseBearer(head, route: route, request: request, log: log, invalidToken: false)
-        }
-        switch authenticator.authenticate(request) {
-        case .signedIn(let user):
-            admit(user, head: head, route: route, target: target, request: request, log: log, context: context)
-        case .anonymous(let clearCookies) where route.auth == .optional:
-            proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context)
-            exchange?.responseCookies = clearCookies
-        case .anonymous(let clearCookies):
-            answerAnonymous(head, route: route, request: request, clearCookies: clearCookies, log: log, context: context)
-        case .refreshNeeded(let pending):
-            proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context,
-                  connect: false)
-            refreshThenConnect(pending, request: request, authenticator: authenticator, head: head)
-        }
+        authorize(head, route: route, target: target, request: request, log: log, context: context)
     }
 
     /// Starts proxying: rewrites the head and leases an upstream connection (unless `connect` is
