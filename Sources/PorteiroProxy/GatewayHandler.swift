@@ -169,15 +169,19 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let ready = readiness.isReady && (settings.authenticator?.isReady ?? true)
             return answer(health.response(isReady: ready), head: head, log: log, requestID: requestID, context: context)
         }
-        let request = AuthRequest(headers: head.headers, target: target, requestID: requestID, now: unixNow())
-        if let authenticator = settings.authenticator, target.routingPath == Self.forwardAuthPath {
-            return forwardAuth(head, request: request, authenticator: authenticator, log: log, context: context)
-        }
-        if let authenticator = settings.authenticator, target.routingPath == Self.userinfoPath {
-            return userinfo(head, request: request, authenticator: authenticator, log: log, context: context)
-        }
-        if let endpoint = AuthEndpoint(rawValue: target.routingPath), let authenticator = settings.authenticator {
-            return runEndpoint(endpoint, request: request, authenticator: authenticator, head: head, log: log)
+        // Built only where login is involved: public routes skip the clock read and the copy.
+        let request = { AuthRequest(headers: head.headers, target: target, requestID: requestID, now: unixNow()) }
+        if let authenticator = settings.authenticator, target.routingPath.hasPrefix("/oauth2/") {
+            switch target.routingPath {
+            case Self.forwardAuthPath:
+                return forwardAuth(head, request: request(), authenticator: authenticator, log: log, context: context)
+            case Self.userinfoPath:
+                return userinfo(head, request: request(), authenticator: authenticator, log: log, context: context)
+            default:
+                if let endpoint = AuthEndpoint(rawValue: target.routingPath) {
+                    return runEndpoint(endpoint, request: request(), authenticator: authenticator, head: head, log: log)
+                }
+            }
         }
         let host = target.authority ?? head.headers.first(name: "host")
         guard let route = settings.routes.route(host: host, path: target.routingPath) else {
@@ -189,7 +193,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if route.auth == .none || route.skipsAuth(method: head.method.rawValue, path: target.routingPath) {
             return proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context)
         }
-        authorize(head, route: route, target: target, request: request, log: log, context: context)
+        authorize(head, route: route, target: target, request: request(), log: log, context: context)
     }
 
     /// Starts proxying: rewrites the head and leases an upstream connection (unless `connect` is
