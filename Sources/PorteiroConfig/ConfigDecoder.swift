@@ -38,6 +38,7 @@ struct ConfigDecoder {
         }
         if let n = e["shutdown_grace"], let v = reader.duration(n) { server.shutdownGrace = v }
         if let n = e["idle_timeout"], let v = reader.duration(n) { server.idleTimeout = v }
+        if let n = e["config_poll_interval"], let v = reader.duration(n) { server.configPollInterval = v }
         if let n = e["max_header_bytes"], let v = reader.int(n, in: 1_024...1_048_576) { server.maxHeaderBytes = v }
         if let n = e["max_header_count"], let v = reader.int(n, in: 8...1_000) { server.maxHeaderCount = v }
     }

@@ -5,7 +5,7 @@ public enum ConfigKeys {
     public static let forwardAuth: Set = ["pass_access_token"]
     public static let server: Set = [
         "listen", "public_url", "trusted_proxies", "allowed_redirect_hosts", "templates_dir", "shutdown_grace", "idle_timeout",
-        "max_header_bytes", "max_header_count",
+        "max_header_bytes", "max_header_count", "config_poll_interval",
     ]
     public static let upstream: Set = ["connect_timeout", "idle_timeout", "max_lifetime", "max_idle_per_upstream"]
     public static let logging: Set = ["level", "access_log"]

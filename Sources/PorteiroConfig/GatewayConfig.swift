@@ -53,6 +53,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var maxHeaderBytes: Int = 32 * 1024
     /// Header-count limit; more headers get 431.
     public var maxHeaderCount: Int = 100
+    /// How often the configuration file is checked for changes; zero = only on SIGHUP.
+    public var configPollInterval: Duration = .seconds(2)
 
     public init() {}
 }

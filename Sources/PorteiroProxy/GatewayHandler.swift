@@ -34,7 +34,9 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case closed
     }
 
-    let settings: GatewaySettings
+    /// The settings of the current request; read from `settingsBox` at each request head.
+    var settings: GatewaySettings
+    let settingsBox: GatewaySettingsBox
     let pool: UpstreamConnectionPool
     let logger: Logger
     let readiness: Readiness
@@ -51,8 +53,9 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// False between a request's head and its `.end`.
     var requestEnded = true
 
-    init(settings: GatewaySettings, pool: UpstreamConnectionPool, readiness: Readiness, logger: Logger) {
-        self.settings = settings
+    init(settings: GatewaySettingsBox, pool: UpstreamConnectionPool, readiness: Readiness, logger: Logger) {
+        self.settingsBox = settings
+        self.settings = settings.current
         self.pool = pool
         self.readiness = readiness
         self.logger = logger
@@ -152,6 +155,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Deciding a request
 
     private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        settings = settingsBox.current
         let requestID = requestIDs.next()
         let log = AccessLogEntry(method: head.method, host: head.headers.first(name: "host"), uri: head.uri, start: .now())
         func refuse(_ status: HTTPResponseStatus, _ text: PageText, headers: HTTPHeaders = [:]) {

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 public import PorteiroConfig
 public import PorteiroRouting
 
@@ -27,5 +28,21 @@ public struct GatewaySettings: Sendable {
         self.authenticator = authenticator
         self.pages = PageRenderer(template: config.server.errorPageTemplate)
         self.forwardAuthAccessToken = config.forwardAuth.passAccessToken
+    }
+}
+
+/// The settings every connection reads at each request head. A reload swaps in a new value whole;
+/// an exchange in flight keeps the value it started with, so it finishes on the old table.
+public final class GatewaySettingsBox: Sendable {
+    private let box: NIOLockedValueBox<GatewaySettings>
+
+    public init(_ settings: GatewaySettings) {
+        self.box = NIOLockedValueBox(settings)
+    }
+
+    public var current: GatewaySettings { box.withLockedValue { $0 } }
+
+    public func replace(with settings: GatewaySettings) {
+        box.withLockedValue { $0 = settings }
     }
 }

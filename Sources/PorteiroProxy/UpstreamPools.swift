@@ -36,13 +36,13 @@ public struct UpstreamPools: Sendable {
 /// Installs the client-side HTTP codec and the gateway handler on an accepted connection.
 public enum GatewayPipeline {
     public static func configure(
-        _ channel: any Channel, settings: GatewaySettings, pools: UpstreamPools, readiness: Readiness,
+        _ channel: any Channel, settings: GatewaySettingsBox, pools: UpstreamPools, readiness: Readiness,
         maxHeaderBytes: Int, logger: Logger
     ) throws {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = maxHeaderBytes
         limits.maxHeaderFieldSize = maxHeaderBytes
-        limits.maxHeaderFieldCount = settings.maxHeaderCount
+        limits.maxHeaderFieldCount = settings.current.maxHeaderCount
         let pipeline = channel.pipeline.syncOperations
         try pipeline.configureHTTPServerPipeline(
             withPipeliningAssistance: true,

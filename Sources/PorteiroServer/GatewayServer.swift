@@ -12,6 +12,10 @@ public import PorteiroProxy
 public final class GatewayServer: Sendable {
     public let localAddress: SocketAddress
     public let readiness: Readiness
+    private let settings: GatewaySettingsBox
+    private let authenticator: CookieAuthenticator?
+    /// The configuration the process started with: what cannot change without a restart.
+    private let startup: GatewayConfig
     private let channel: any Channel
     private let quiescing: ServerQuiescingHelper
     private let pools: UpstreamPools
@@ -22,8 +26,12 @@ public final class GatewayServer: Sendable {
 
     private init(
         channel: any Channel, quiescing: ServerQuiescingHelper, pools: UpstreamPools, readiness: Readiness,
+        settings: GatewaySettingsBox, authenticator: CookieAuthenticator?, startup: GatewayConfig,
         grace: Duration, logger: Logger, providerLoader: Task<Void, Never>?
     ) {
+        self.settings = settings
+        self.authenticator = authenticator
+        self.startup = startup
         self.channel = channel
         self.localAddress = channel.localAddress!
         self.quiescing = quiescing
@@ -45,7 +53,7 @@ public final class GatewayServer: Sendable {
             directory = ProviderDirectory(client: client, provider: provider, logger: logger)
             authenticator = CookieAuthenticator(config: config, directory: directory!, client: client, logger: logger)
         }
-        let settings = try GatewaySettings(config: config, authenticator: authenticator)
+        let settings = GatewaySettingsBox(try GatewaySettings(config: config, authenticator: authenticator))
         let listen = try ListenAddress.parse(config.server.listen).get()
         let readiness = Readiness()
         let connector = connector ?? SocketUpstreamConnector(connectTimeout: .init(config.upstream.connectTimeout))
@@ -80,10 +88,19 @@ public final class GatewayServer: Sendable {
         }
         readiness.set(true)
         let server = GatewayServer(
-            channel: channel, quiescing: quiescing, pools: pools, readiness: readiness,
-            grace: config.server.shutdownGrace, logger: logger, providerLoader: providerLoader)
-        logger.info("listening", metadata: ["address": "\(server.localAddress)", "routes": "\(settings.routes.routes.count)"])
+            channel: channel, quiescing: quiescing, pools: pools, readiness: readiness, settings: settings,
+            authenticator: authenticator, startup: config, grace: config.server.shutdownGrace, logger: logger,
+            providerLoader: providerLoader)
+        logger.info("listening", metadata: ["address": "\(server.localAddress)", "routes": "\(settings.current.routes.routes.count)"])
         return server
+    }
+
+    /// Swaps in a new configuration's routes, policies, pages and trusted proxies. New requests use
+    /// it at once; requests in flight finish on the old one. Returns the keys that changed but need
+    /// a restart to take effect (they keep their start-up values until then).
+    public func apply(_ config: GatewayConfig) throws(ConfigProblems) -> [String] {
+        settings.replace(with: try GatewaySettings(config: config, authenticator: authenticator))
+        return RestartRequired.keys(from: startup, to: config)
     }
 
     /// Drains and stops. Returns when every client connection has closed, or when the grace

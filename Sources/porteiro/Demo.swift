@@ -37,7 +37,7 @@ struct Demo: AsyncParsableCommand {
             """.utf8))
         let services = ServiceGroup(
             configuration: .init(
-                services: [.init(service: GatewayService(config: config, group: group, logger: logger))],
+                services: [.init(service: GatewayService(config: config, source: nil, group: group, logger: logger))],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -15,16 +15,24 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ConfigOption
 
     func run() async throws {
+        let loader = ConfigLoader()
+        let text: String
         let config: GatewayConfig
         do {
-            config = try ConfigLoader().load(file: options.path)
+            text = try loader.readFile(options.path)
+        } catch {
+            printProblems(ConfigProblems([ConfigProblem(path: "", line: nil, message: "cannot read \(options.path): \(error)")]), file: options.path)
+            throw ExitCode(1)
+        }
+        do {
+            config = try loader.load(yaml: text)
         } catch {
             printProblems(error, file: options.path)
             throw ExitCode(1)
         }
         let logger = bootstrapLogging(config.logging)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let service = GatewayService(config: config, group: group, logger: logger)
+        let service = GatewayService(config: config, source: (options.path, text), group: group, logger: logger)
         let services = ServiceGroup(
             configuration: .init(
                 services: [.init(service: service)],

@@ -55,7 +55,7 @@ struct GatewayHarness {
         client = EmbeddedChannel(loop: loop)
         try client.pipeline.syncOperations.addHandler(readCounter)
         try GatewayPipeline.configure(
-            client, settings: GatewaySettings(config: config), pools: pools, readiness: Readiness(),
+            client, settings: GatewaySettingsBox(GatewaySettings(config: config)), pools: pools, readiness: Readiness(),
             maxHeaderBytes: config.server.maxHeaderBytes, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         try client.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 50_000)).wait()
     }

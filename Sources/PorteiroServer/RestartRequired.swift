@@ -1,0 +1,24 @@
+import PorteiroConfig
+
+/// Settings a running gateway cannot change: the listener, the upstream pools, the IdP client, the
+/// session keys and cookie, the decoder limits, the log level. A reload reports them instead of
+/// ignoring them silently.
+enum RestartRequired {
+    static func keys(from old: GatewayConfig, to new: GatewayConfig) -> [String] {
+        var changed: [String] = []
+        func check(_ key: String, _ same: Bool) { if !same { changed.append(key) } }
+        check("server.listen", old.server.listen == new.server.listen)
+        check("server.public_url", old.server.publicURL == new.server.publicURL)
+        check("server.allowed_redirect_hosts", old.server.allowedRedirectHosts == new.server.allowedRedirectHosts)
+        check("server.max_header_bytes", old.server.maxHeaderBytes == new.server.maxHeaderBytes)
+        check("server.max_header_count", old.server.maxHeaderCount == new.server.maxHeaderCount)
+        check("server.shutdown_grace", old.server.shutdownGrace == new.server.shutdownGrace)
+        check("server.templates_dir", old.server.errorPageTemplate == new.server.errorPageTemplate)
+        check("server.config_poll_interval", old.server.configPollInterval == new.server.configPollInterval)
+        check("upstream", old.upstream == new.upstream)
+        check("logging.level", old.logging.level == new.logging.level)
+        check("provider", old.provider == new.provider)
+        check("session", old.session == new.session)
+        return changed
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOPosix
+import PorteiroConfig
+import PorteiroServer
+import Testing
+
+/// Live reload under load: no failed request, the new route live quickly, an invalid edit refused.
+@Suite struct ConfigReloadTests {
+    @Test func reloadsRoutesUnderLoadAndRefusesInvalidEdits() async throws {
+        let upstream = try await TestUpstream.start()
+        defer { Task { await upstream.stop() } }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("porteiro-reload-\(UUID()).yaml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        func write(_ routes: String) throws {
+            try "server: { listen: \"127.0.0.1:0\", config_poll_interval: 100ms }\nroutes:\n\(routes)".write(to: file, atomically: true, encoding: .utf8)
+        }
+        let echo = "  - { path: /a/, upstream: \"\(upstream.url)\", auth: none }\n"
+        try write(echo)
+        let recorder = LogRecorder()
+        let loadedText = try String(contentsOf: file, encoding: .utf8)
+        let config = try ConfigLoader().load(yaml: loadedText)
+        let server = try await GatewayServer.start(config: config, group: MultiThreadedEventLoopGroup.singleton, logger: recorder.logger)
+        let reloader = ConfigReloader(path: file.path, loadedText: loadedText, server: server, logger: recorder.logger)
+        let watching = Task { await reloader.run(pollInterval: .milliseconds(100), signals: false) }
+
+        let failures = NIOLockedValueBox(0)
+        let requests = NIOLockedValueBox(0)
+        let load = Task {
+            try await TestHTTPConnection.with(port: server.port) { client async throws in
+                while !Task.isCancelled {
+                    let status = try await client.request(.GET, "/a/echo").status
+                    requests.withLockedValue { $0 += 1 }
+                    if status != 200 { failures.withLockedValue { $0 += 1 } }
+                }
+            }
+        }
+
+        try write(echo + "  - { path: /b/, upstream: \"\(upstream.url)\", auth: none }\n")
+        let clock = ContinuousClock()
+        let changed = clock.now
+        var live = false
+        while !live, changed.duration(to: clock.now) < .seconds(5) {
+            live = try await TestHTTPConnection.with(port: server.port) { try await $0.request(.GET, "/b/echo").status == 200 }
+        }
+        let delay = changed.duration(to: clock.now)
+        #expect(live, "the new route never went live")
+        #expect(delay < .seconds(2), "the new route took \(delay)")
+
+        try write("  - { path: /a/, upstream: \"ftp://nope\" }\n")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(recorder.contains("configuration rejected"))
+        #expect(recorder.contains(#"routes[0].upstream: "ftp://nope" is not an http(s) URL"#), "every problem is logged")
+        let stillServing = try await TestHTTPConnection.with(port: server.port) { client async throws in
+            (try await client.request(.GET, "/a/echo").status, try await client.request(.GET, "/b/echo").status)
+        }
+        #expect(stillServing == (200, 200), "the old configuration keeps serving")
+
+        load.cancel()
+        _ = await load.result
+        watching.cancel()
+        #expect(requests.withLockedValue { $0 } > 20, "the load loop ran")
+        #expect(failures.withLockedValue { $0 } == 0, "no request failed during the reloads")
+        await server.shutdown()
+    }
+}
