@@ -3,11 +3,11 @@ import PorteiroConfig
 /// The effective route table as a fixed-width text table, for `check-config` and operators.
 public enum RouteSummary {
     public static func render(_ table: RouteTable) -> String {
-        let header = ["#", "HOST", "PATH", "UPSTREAM", "AUTH", "STRIP", "TIMEOUT"]
+        let header = ["#", "HOST", "PATH", "UPSTREAM", "AUTH", "STRIP", "TIMEOUT", "POLICY"]
         let rows = table.routes.map { route in
             [
                 "\(route.index)", route.host.map(describe) ?? "*", route.prefix, route.upstream.description,
-                route.auth.rawValue, route.stripPrefix ? "yes" : "no", ConfigDuration.format(route.timeout),
+                route.auth.rawValue, route.stripPrefix ? "yes" : "no", ConfigDuration.format(route.timeout), policy(route),
             ]
         }
         let all = [header] + rows
@@ -16,6 +16,15 @@ public enum RouteSummary {
             row.enumerated().map { $1.padding(to: widths[$0]) }.joined(separator: "  ")
                 .trimmingTrailingSpaces()
         }.joined(separator: "\n")
+    }
+
+    private static func policy(_ route: Route) -> String {
+        guard route.auth == .required || route.auth == .bearer else { return "-" }
+        var parts = [route.policy.description]
+        if let methods = route.methods { parts.append("methods=[\(methods.sorted().joined(separator: ","))]") }
+        if route.auth == .bearer { parts.append("audiences=[\(route.audiences.sorted().joined(separator: ","))]") }
+        if !route.skipAuth.isEmpty { parts.append("skip_auth=\(route.skipAuth.count)") }
+        return parts.joined(separator: " ")
     }
 
     private static func describe(_ pattern: HostPattern) -> String {

@@ -67,6 +67,7 @@ import Testing
     @Test func summarizesTheTable() {
         let summary = RouteSummary.render(table)
         #expect(summary.hasPrefix("#  HOST"))
+        #expect(summary.contains("any signed-in user"))
         #expect(summary.contains("*.deep.example.org  /x/"))
         #expect(summary.split(separator: "\n").count == 8)
     }
