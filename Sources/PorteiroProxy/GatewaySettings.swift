@@ -3,19 +3,20 @@ public import PorteiroConfig
 public import PorteiroRouting
 
 /// What every client connection needs to decide a request, derived once from the configuration:
-/// compiled routes, parsed trusted-proxy ranges, limits. Immutable and shared by all event loops.
-public struct GatewaySettings: Sendable {
-    public var routes: RouteTable
-    public var trustedProxies: [IPRange]
-    public var rewriter: HeaderRewriter
-    public var maxHeaderCount: Int
-    public var idleTimeout: Duration
-    public var accessLog: Bool
-    public var pages: PageRenderer
+/// compiled routes, parsed trusted-proxy ranges, limits. Immutable and shared by all event loops;
+/// a class, so reading it at each request head is one retain.
+public final class GatewaySettings: Sendable {
+    public let routes: RouteTable
+    public let trustedProxies: [IPRange]
+    public let rewriter: HeaderRewriter
+    public let maxHeaderCount: Int
+    public let idleTimeout: Duration
+    public let accessLog: Bool
+    public let pages: PageRenderer
     /// `forward_auth.pass_access_token`.
-    public var forwardAuthAccessToken: Bool
+    public let forwardAuthAccessToken: Bool
     /// Nil while no provider is configured: `auth: required` routes then answer 401.
-    public var authenticator: (any GatewayAuthenticator)?
+    public let authenticator: (any GatewayAuthenticator)?
 
     public init(config: GatewayConfig, authenticator: (any GatewayAuthenticator)? = nil) throws(ConfigProblems) {
         self.routes = try RouteTable(config: config)

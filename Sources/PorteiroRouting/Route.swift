@@ -2,28 +2,30 @@ public import PorteiroConfig
 public import PorteiroPolicy
 
 /// A route compiled from `RouteConfig`: upstream parsed, host and prefix ready for the table.
-public struct Route: Sendable, Equatable {
+/// A class, immutable: every exchange holds its route, and a reference costs one retain where a
+/// copy of all these fields would cost dozens.
+public final class Route: Sendable {
     /// Index in the configuration's `routes` list; names the route in logs and errors.
-    public var index: Int
-    public var host: HostPattern?
-    public var prefix: String
-    public var upstream: UpstreamAddress
-    public var auth: RouteConfig.Auth
-    public var stripPrefix: Bool
-    public var preserveHost: Bool
-    public var timeout: Duration
-    public var passAccessToken: Bool
-    public var passIdentityHeaders: Bool
-    public var identityHeaders: RouteConfig.IdentityHeaderNames
+    public let index: Int
+    public let host: HostPattern?
+    public let prefix: String
+    public let upstream: UpstreamAddress
+    public let auth: RouteConfig.Auth
+    public let stripPrefix: Bool
+    public let preserveHost: Bool
+    public let timeout: Duration
+    public let passAccessToken: Bool
+    public let passIdentityHeaders: Bool
+    public let identityHeaders: RouteConfig.IdentityHeaderNames
     /// Compiled `allow:`; `anySignedInUser` when absent.
-    public var policy: AccessPolicy
+    public let policy: AccessPolicy
     /// Uppercased methods the route accepts; nil = all.
-    public var methods: Set<String>?
-    public var skipAuth: [SkipAuthRule]
-    public var audiences: Set<String>
-    public var allowSession: Bool
+    public let methods: Set<String>?
+    public let skipAuth: [SkipAuthRule]
+    public let audiences: Set<String>
+    public let allowSession: Bool
     /// Lowercased origins allowed to read Porteiro's 401 answers.
-    public var corsOrigins: Set<String>
+    public let corsOrigins: Set<String>
 
     public init(index: Int, config: RouteConfig) throws(InvalidValue) {
         self.index = index
