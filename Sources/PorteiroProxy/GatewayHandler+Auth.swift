@@ -24,7 +24,7 @@ extension GatewayHandler {
             return bearer(token, head: head, route: route, target: target, request: request, authenticator: authenticator, log: log)
         }
         if route.auth == .bearer, !route.allowSession {
-            return refuseBearer(head, route: route, request: request, log: log, invalidToken: false)
+            return refuseBearer(head, route: route, request: request, log: log, tokenRefused: false)
         }
         switch authenticator.authenticate(request) {
         case .signedIn(let user):
@@ -87,7 +87,7 @@ extension GatewayHandler {
             guard let user else {
                 self.exchange = nil
                 self.state = .idle
-                return self.refuseBearer(head, route: route, request: request, log: exchange.log, invalidToken: true)
+                return self.refuseBearer(head, route: route, request: request, log: exchange.log, tokenRefused: true)
             }
             if route.policy.decide(user.policySubject) == .deny {
                 self.exchange = nil
@@ -102,9 +102,9 @@ extension GatewayHandler {
     }
 
     /// 401 for an API route (RFC 6750 §3): `invalid_token` when a token was sent but refused.
-    func refuseBearer(_ head: HTTPRequestHead, route: Route, request: AuthRequest, log: AccessLogEntry, invalidToken: Bool) {
+    func refuseBearer(_ head: HTTPRequestHead, route: Route, request: AuthRequest, log: AccessLogEntry, tokenRefused: Bool) {
         guard let context else { return }
-        let challenge = invalidToken ? #"Bearer realm="porteiro", error="invalid_token""# : #"Bearer realm="porteiro""#
+        let challenge = tokenRefused ? #"Bearer realm="porteiro", error="invalid_token""# : #"Bearer realm="porteiro""#
         var page = settings.pages.error(
             .unauthorized, .signInRequired, requestID: request.requestID, request: head.headers,
             extraHeaders: ["WWW-Authenticate": challenge])
