@@ -58,7 +58,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     public func authenticate(_ request: AuthRequest) -> Authentication {
         let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
         guard let sealed = CookieChunks.read(jar, name: cookies.fullName) else { return .anonymous(clearCookies: []) }
-        guard let bytes = sealer.open(sealed, purpose: "session"), let session = Session(sealedBytes: bytes),
+        guard let bytes = sealer.open(sealed, purpose: "session"), let session = Session(decoding: bytes),
             session.expiresAt > request.now
         else {
             return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
@@ -121,7 +121,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     }
 
     func sessionCookies(_ session: Session, present: CookieHeader) -> [String] {
-        let value = sealer.seal(session.sealedBytes(), purpose: "session")
+        let value = sealer.seal(session.encoded(), purpose: "session")
         return CookieChunks.write(value, settings: cookies, maxAge: Int(session.expiresAt - session.createdAt), present: present)
     }
 

@@ -67,7 +67,7 @@ extension CookieAuthenticator {
         let target = returnTargets.validate(returnTo)
         let absoluteTarget = target.hasPrefix("/") ? publicURL + target : target
         let session = CookieChunks.read(jar, name: cookies.fullName)
-            .flatMap { sealer.open($0, purpose: "session") }.flatMap(Session.init(sealedBytes:))
+            .flatMap { sealer.open($0, purpose: "session") }.flatMap(Session.init(decoding:))
         var location = target
         if let endSession = directory.metadata?.endSessionEndpoint {
             var parameters = [("client_id", provider.clientID), ("post_logout_redirect_uri", absoluteTarget)]

@@ -65,11 +65,10 @@ public enum ConfigValidator {
             for (ruleIndex, rule) in route.skipAuth.enumerated() where !rule.path.hasPrefix("/") {
                 report("\(path).skip_auth[\(ruleIndex)].path", "\"\(rule.path)\" must start with /")
             }
-            let headerName = Set("!#$%&'*+-.^_`|~abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-            for method in route.methods ?? [] where method.isEmpty || !method.allSatisfy(headerName.contains) {
+            for method in route.methods ?? [] where !isToken(method) {
                 report("\(path).methods", "\"\(method)\" is not an HTTP method")
             }
-            for name in route.identityHeaders.all where name.isEmpty || !name.allSatisfy(headerName.contains) {
+            for name in route.identityHeaders.all where !isToken(name) {
                 report("\(path).identity_headers", "\"\(name)\" is not a valid header name")
             }
             let key = "\(route.host?.lowercased() ?? "*") \(route.path)"
@@ -147,8 +146,7 @@ public enum ConfigValidator {
         func report(_ path: String, _ message: String) {
             problems.append(ConfigProblem(path: path, line: lines[path], message: message))
         }
-        let tokenCharacters = Set("!#$%&'*+-.^_`|~abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-        if session.cookieName.isEmpty || !session.cookieName.allSatisfy(tokenCharacters.contains) {
+        if !isToken(session.cookieName) {
             report("session.cookie_name", "\"\(session.cookieName)\" is not a valid cookie name")
         }
         if session.secrets.isEmpty {
@@ -164,6 +162,13 @@ public enum ConfigValidator {
         }
         return problems
     }
+}
+
+/// An HTTP token (RFC 9110 §5.6.2): what method, header and cookie names are made of.
+private let tokenCharacters = Set("!#$%&'*+-.^_`|~abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+private func isToken(_ text: String) -> Bool {
+    !text.isEmpty && text.allSatisfy(tokenCharacters.contains)
 }
 
 /// Decodes a configured cookie secret: standard or URL-safe base64 of at least 32 random bytes.

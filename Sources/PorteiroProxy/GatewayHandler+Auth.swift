@@ -6,6 +6,12 @@ import PorteiroRouting
 /// endpoints. The authenticator's async work runs off the event loop; its result comes back to
 /// the loop, where the exchange continues, with client reads held meanwhile.
 extension GatewayHandler {
+    /// An exchange parked in `.connecting` (refresh or token check) is answered locally instead.
+    func dropParkedExchange() {
+        exchange = nil
+        state = .idle
+    }
+
     /// A protected route (`optional`, `required`, `bearer`): who is asking, and may they pass?
     func authorize(
         _ head: HTTPRequestHead, route: Route, target: RequestTarget, request: AuthRequest, log: AccessLogEntry,
@@ -85,13 +91,11 @@ extension GatewayHandler {
         promise.futureResult.assumeIsolated().whenSuccess { [weak self] user in
             guard let self, case .connecting = self.state, let exchange = self.exchange, let context = self.context else { return }
             guard let user else {
-                self.exchange = nil
-                self.state = .idle
+                self.dropParkedExchange()
                 return self.refuseBearer(head, route: route, request: request, log: exchange.log, tokenRefused: true)
             }
             if route.policy.decide(user.policySubject) == .deny {
-                self.exchange = nil
-                self.state = .idle
+                self.dropParkedExchange()
                 return self.admit(user, head: head, route: route, target: target, request: request, log: exchange.log, context: context)
             }
             var identityHead = exchange.upstreamHead
@@ -153,8 +157,7 @@ extension GatewayHandler {
             switch outcome {
             case .signedIn(let user) where exchange.route.auth != .optional
                 && exchange.route.policy.decide(user.policySubject) == .deny:
-                self.exchange = nil
-                self.state = .idle
+                self.dropParkedExchange()
                 self.admit(user, head: head, route: exchange.route, target: request.target, request: request, log: exchange.log, context: context)
             case .signedIn(let user):
                 var identityHead = exchange.upstreamHead
@@ -166,8 +169,7 @@ extension GatewayHandler {
                 self.exchange?.responseCookies = clearCookies
                 self.connectUpstream(fresh: false)
             case .anonymous(let clearCookies):
-                self.exchange = nil
-                self.state = .idle
+                self.dropParkedExchange()
                 self.answerAnonymous(
                     head, route: exchange.route, request: request, clearCookies: clearCookies, log: exchange.log, context: context)
             case .refreshNeeded:
@@ -186,14 +188,9 @@ extension GatewayHandler {
         let promise = context.eventLoop.makePromise(of: LocalResponse.self)
         promise.completeWithTask { await authenticator.handle(endpoint, request) }
         promise.futureResult.assumeIsolated().whenSuccess { [weak self] response in
-            guard let self, case .waiting(let log, let requestID, let keepAlive) = self.state, let context = self.context else {
-                return
-            }
-            if self.requestEnded {
-                self.writeLocal(response, log: log, requestID: requestID, keepAlive: keepAlive, context: context)
-            } else {
-                self.state = .answering(response, log, requestID: requestID, keepAlive: keepAlive)
-            }
+            guard let self, case .waiting = self.state, let context = self.context else { return }
+            self.state = .idle
+            self.answer(response, head: head, log: log, requestID: request.requestID, context: context)
         }
     }
 }

@@ -39,15 +39,15 @@ extension GatewayHandler {
             let promise = context.eventLoop.makePromise(of: Authentication.self)
             promise.completeWithTask { await authenticator.refresh(pending, request: request) }
             promise.futureResult.assumeIsolated().whenSuccess { [weak self] outcome in
-                guard let self, case .waiting = self.state else { return }
+                guard let self, case .waiting = self.state, let context = self.context else { return }
                 self.state = .idle
+                let response: LocalResponse
                 if case .signedIn(let user) = outcome {
-                    self.finishWaiting(self.forwardAuthAnswer(user, route: route, request: request), log: log, head: head, request: request)
+                    response = self.forwardAuthAnswer(user, route: route, request: request)
                 } else {
-                    self.finishWaiting(
-                        self.settings.pages.error(.unauthorized, .signInRequired, requestID: request.requestID, request: head.headers),
-                        log: log, head: head, request: request)
+                    response = self.settings.pages.error(.unauthorized, .signInRequired, requestID: request.requestID, request: head.headers)
                 }
+                self.answer(response, head: head, log: log, requestID: request.requestID, context: context)
             }
         }
     }
@@ -89,15 +89,6 @@ extension GatewayHandler {
         if settings.forwardAuthAccessToken { headers.add(name: "X-Auth-Request-Access-Token", value: user.accessToken) }
         for cookie in user.setCookies { headers.add(name: "Set-Cookie", value: cookie) }
         return LocalResponse(status: .accepted, headers: headers, body: "")
-    }
-
-    private func finishWaiting(_ response: LocalResponse, log: AccessLogEntry, head: HTTPRequestHead, request: AuthRequest) {
-        guard let context else { return }
-        if requestEnded {
-            writeLocal(response, log: log, requestID: request.requestID, keepAlive: head.isKeepAlive, context: context)
-        } else {
-            state = .answering(response, log, requestID: request.requestID, keepAlive: head.isKeepAlive)
-        }
     }
 
     /// The route the proxy in front will send the original request to, when it says so and is trusted.

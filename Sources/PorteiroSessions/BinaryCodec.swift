@@ -93,7 +93,8 @@ struct BinaryReader {
 extension Session {
     static let formatVersion: UInt8 = 2
 
-    func encoded() -> [UInt8] {
+    /// The session's bytes, for sealing.
+    public func encoded() -> [UInt8] {
         var writer = BinaryWriter(version: Session.formatVersion)
         writer.write(subject)
         writer.write(user)
@@ -115,7 +116,8 @@ extension Session {
         return writer.bytes
     }
 
-    init?(decoding bytes: [UInt8]) {
+    /// A session from opened bytes; nil when they are not a session of this format.
+    public init?(decoding bytes: [UInt8]) {
         guard var reader = BinaryReader(bytes, version: Session.formatVersion),
             let subject = reader.string(), let user = reader.string(), let email = reader.string(),
             let groups = reader.strings(), let roles = reader.strings(), let accessToken = reader.string(),

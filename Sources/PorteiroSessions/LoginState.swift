@@ -47,13 +47,3 @@ public struct LoginState: Sendable, Equatable {
         now - createdAt > Self.lifetime || createdAt - now > 60
     }
 }
-
-extension Session {
-    /// The session's bytes for sealing.
-    public func sealedBytes() -> [UInt8] { encoded() }
-
-    /// A session from opened bytes; nil when they are not a session of this format.
-    public init?(sealedBytes bytes: [UInt8]) {
-        self.init(decoding: bytes)
-    }
-}
