@@ -24,6 +24,10 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
     ],
     targets: [
         // Pure: the one configuration model, its loader and its validator. No sockets.
@@ -75,6 +79,7 @@ let package = Package(
                 "PorteiroOIDC",
                 "PorteiroSessions",
                 "PorteiroProxy",
+                "PorteiroMetrics",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -82,6 +87,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // Prometheus metrics: the names, label sets and the exposition text.
+        .target(
+            name: "PorteiroMetrics",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strict
         ),
@@ -93,9 +107,11 @@ let package = Package(
                 "PorteiroRouting",
                 "PorteiroSessions",
                 "PorteiroPolicy",
+                "PorteiroMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -109,9 +125,12 @@ let package = Package(
                 "PorteiroRouting",
                 "PorteiroProxy",
                 "PorteiroAuth",
+                "PorteiroMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -158,7 +177,7 @@ let package = Package(
         .testTarget(
             name: "PorteiroAuthTests",
             dependencies: [
-                "PorteiroAuth", "PorteiroSessions",
+                "PorteiroAuth", "PorteiroSessions", "PorteiroMetrics",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict
@@ -191,8 +210,10 @@ let package = Package(
         .testTarget(
             name: "PorteiroIntegrationTests",
             dependencies: [
-                "PorteiroServer", "PorteiroProxy", "PorteiroRouting", "PorteiroConfig",
+                "PorteiroServer", "PorteiroProxy", "PorteiroRouting", "PorteiroConfig", "PorteiroMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

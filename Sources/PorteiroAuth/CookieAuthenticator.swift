@@ -1,6 +1,7 @@
 public import Logging
 import NIOHTTP1
 public import PorteiroConfig
+public import PorteiroMetrics
 import PorteiroOIDC
 public import PorteiroProxy
 import PorteiroSessions
@@ -25,10 +26,13 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     /// Claim paths some route's `allow.claims` reads; sessions keep only these claims.
     let policyClaimPaths: Set<String>
     let bearerCache = BearerTokenCache()
+    let metrics: GatewayMetrics
     let logger: Logger
 
     /// `config` must have passed validation (provider, session and public URL present).
-    public init(config: GatewayConfig, directory: ProviderDirectory, client: ProviderClient, logger: Logger) {
+    public init(
+        config: GatewayConfig, directory: ProviderDirectory, client: ProviderClient, metrics: GatewayMetrics, logger: Logger
+    ) {
         let provider = config.provider!
         let session = config.session!
         let publicURL = config.server.publicURL!.hasSuffix("/") ? String(config.server.publicURL!.dropLast()) : config.server.publicURL!
@@ -47,9 +51,10 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.redirectURI = publicURL + AuthEndpoint.callback.rawValue
         self.lifetime = session.lifetime.components.seconds
         self.refreshMargin = session.refreshBefore.components.seconds
-        self.refresher = RefreshCoordinator()
+        self.refresher = RefreshCoordinator(metrics: metrics)
         self.pages = PageRenderer(template: config.server.errorPageTemplate)
         self.policyClaimPaths = Set(config.routes.flatMap { $0.allow?.claims.keys.map { $0 } ?? [] })
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -58,9 +63,12 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     public func authenticate(_ request: AuthRequest) -> Authentication {
         let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
         guard let sealed = CookieChunks.read(jar, name: cookies.fullName) else { return .anonymous(clearCookies: []) }
-        guard let bytes = sealer.open(sealed, purpose: "session"), let session = Session(decoding: bytes),
-            session.expiresAt > request.now
-        else {
+        guard let bytes = sealer.open(sealed, purpose: "session"), let session = Session(decoding: bytes) else {
+            metrics.sessionCookieRejected(.unreadable)
+            return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
+        }
+        guard session.expiresAt > request.now else {
+            metrics.sessionCookieRejected(.expired)
             return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
         }
         if session.needsRefresh(now: request.now, margin: refreshMargin) {
@@ -73,6 +81,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         guard let metadata = directory.metadata else {
             return page(.serviceUnavailable, .loginUnavailable, request, extra: ["Retry-After": "5"])
         }
+        metrics.loginsStarted.increment()
         let attempt = AuthorizationRequest.random()
         let state = LoginState(
             state: attempt.state, nonce: attempt.nonce, codeVerifier: attempt.pkce.verifier,

@@ -1,4 +1,5 @@
 import NIOHTTP1
+import PorteiroMetrics
 import PorteiroOIDC
 public import PorteiroProxy
 import PorteiroRouting
@@ -25,7 +26,8 @@ extension CookieAuthenticator {
         let stateParameter = query["state"] ?? ""
         let cookieName = LoginState.cookieName(prefix: cookies.fullName, state: stateParameter)
         let clearState = cookies.setCookie(name: cookieName, value: "", maxAge: 0)
-        func fail(_ status: HTTPResponseStatus, _ text: PageText, reason: String) -> LocalResponse {
+        func fail(_ status: HTTPResponseStatus, _ text: PageText, _ kind: LoginFailureReason, reason: String) -> LocalResponse {
+            metrics.loginFailed(kind)
             logger.notice("login failed", metadata: ["reason": "\(reason)", "request_id": "\(request.requestID)"])
             var response = page(status, text, request)
             if jar[cookieName] != nil { response.headers.add(name: "Set-Cookie", value: clearState) }
@@ -36,24 +38,25 @@ extension CookieAuthenticator {
             let opened = sealer.open(sealed, purpose: "state"), let state = LoginState(decoding: opened),
             constantTimeEqual(state.state, stateParameter), !state.isExpired(now: request.now)
         else {
-            return fail(.badRequest, .loginLinkInvalid, reason: "state")
+            return fail(.badRequest, .loginLinkInvalid, .state, reason: "state")
         }
         if let error = query["error"] {
             let detail = query["error_description"].map { ": \($0)" } ?? ""
-            return fail(.forbidden, .idpDenied(error + detail), reason: "idp_\(error)")
+            return fail(.forbidden, .idpDenied(error + detail), .idpError, reason: "idp_\(error)")
         }
         guard let code = query["code"], let metadata = directory.metadata else {
-            return fail(.badRequest, .noCode, reason: "no_code")
+            return fail(.badRequest, .noCode, .noCode, reason: "no_code")
         }
         let session: Session
         do {
             let tokens = try await client.exchange(code: code, verifier: state.codeVerifier, redirectURI: redirectURI, metadata: metadata)
             session = try await newSession(from: tokens, nonce: state.nonce, now: request.now, metadata: metadata)
         } catch let failure as ProviderClient.Failure {
-            return fail(.badGateway, .idpFailed, reason: "\(failure)")
+            return fail(.badGateway, .idpFailed, .tokenEndpoint, reason: "\(failure)")
         } catch {
-            return fail(.unauthorized, .idpUntrusted, reason: "\(error)")
+            return fail(.unauthorized, .idpUntrusted, .idToken, reason: "\(error)")
         }
+        metrics.loginsCompleted.increment()
         logger.info("login completed", metadata: ["user": "\(session.user)", "request_id": "\(request.requestID)"])
         var headers: HTTPHeaders = ["Location": state.returnTo, "Cache-Control": "no-store"]
         // The session cookie is replaced whole: a cookie planted before login never survives it.

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 public import PorteiroConfig
 public import PorteiroOIDC
+public import PorteiroMetrics
 import PorteiroRouting
 
 /// The calls Porteiro makes to the IdP, over AsyncHTTPClient (rare calls: discovery, JWKS, token,
@@ -27,16 +28,18 @@ public struct ProviderClient: Sendable {
     let http: HTTPClient
     let provider: ProviderConfig
     let timeout: TimeAmount
+    let metrics: GatewayMetrics
 
-    public init(http: HTTPClient = .shared, provider: ProviderConfig) {
+    public init(http: HTTPClient = .shared, provider: ProviderConfig, metrics: GatewayMetrics) {
         self.http = http
         self.provider = provider
         self.timeout = TimeAmount(provider.timeout)
+        self.metrics = metrics
     }
 
     public func discover() async throws(Failure) -> ProviderMetadata {
         let issuer = provider.issuer.hasSuffix("/") ? String(provider.issuer.dropLast()) : provider.issuer
-        let metadata: ProviderMetadata = try await getJSON(issuer + "/.well-known/openid-configuration")
+        let metadata: ProviderMetadata = try await getJSON(issuer + "/.well-known/openid-configuration", .discovery)
         guard metadata.issuer == provider.issuer else {
             throw .badResponse("discovery names issuer \(metadata.issuer), configured \(provider.issuer)")
         }
@@ -44,7 +47,7 @@ public struct ProviderClient: Sendable {
     }
 
     public func keys(at uri: String) async throws(Failure) -> ProviderKeys {
-        let body = try await send(HTTPClientRequest(url: uri))
+        let body = try await send(HTTPClientRequest(url: uri), .jwks)
         do {
             return try await ProviderKeys.parse(jwksJSON: String(buffer: body))
         } catch {
@@ -68,7 +71,7 @@ public struct ProviderClient: Sendable {
     public func userinfo(accessToken: String, endpoint: String) async throws(Failure) -> ClaimValue {
         var request = HTTPClientRequest(url: endpoint)
         request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
-        return try decode(ClaimValue.self, from: try await send(request))
+        return try decode(ClaimValue.self, from: try await send(request, .userinfo))
     }
 
     /// Client authentication per RFC 6749 §2.3.1: a public client names itself in the body; a
@@ -89,18 +92,20 @@ public struct ProviderClient: Sendable {
             form += [("client_id", provider.clientID), ("client_secret", secret)]
         }
         request.body = .bytes(ByteBuffer(string: FormEncoding.encode(form)))
-        return try decode(TokenResponse.self, from: try await send(request))
+        return try decode(TokenResponse.self, from: try await send(request, .token))
     }
 
-    private func getJSON<T: Decodable>(_ url: String) async throws(Failure) -> T {
+    private func getJSON<T: Decodable>(_ url: String, _ endpoint: IdPEndpoint) async throws(Failure) -> T {
         var request = HTTPClientRequest(url: url)
         request.headers.add(name: "Accept", value: "application/json")
-        return try decode(T.self, from: try await send(request))
+        return try decode(T.self, from: try await send(request, endpoint))
     }
 
-    private func send(_ request: HTTPClientRequest) async throws(Failure) -> ByteBuffer {
+    private func send(_ request: HTTPClientRequest, _ endpoint: IdPEndpoint) async throws(Failure) -> ByteBuffer {
         let response: HTTPClientResponse
         let body: ByteBuffer
+        let start = NIODeadline.now()
+        defer { metrics.idpRequest(endpoint, nanoseconds: (NIODeadline.now() - start).nanoseconds) }
         do {
             response = try await http.execute(request, timeout: timeout)
             body = try await response.body.collect(upTo: 1 << 20)

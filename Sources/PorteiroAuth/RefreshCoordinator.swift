@@ -1,4 +1,5 @@
 import Crypto
+import PorteiroMetrics
 import PorteiroSessions
 
 /// Single flight for token refreshes in this process: concurrent requests of one session share one
@@ -17,19 +18,32 @@ actor RefreshCoordinator {
     private var inFlight: [String: Task<Outcome, Never>] = [:]
     /// Results by the refresh token they replaced, kept for a minute for late losers of a race.
     private var recent: [String: (outcome: Outcome, at: Int64)] = [:]
+    private let metrics: GatewayMetrics
+
+    init(metrics: GatewayMetrics) {
+        self.metrics = metrics
+    }
 
     func refresh(_ session: Session, now: Int64, using call: @escaping @Sendable (Session) async throws -> Session) async -> Outcome {
         let key = Self.key(session.refreshToken ?? session.accessToken)
         recent = recent.filter { now - $0.value.at < 60 }
         if let done = recent[key] { return done.outcome }
         if let running = inFlight[key] { return await running.value }
+        let metrics = self.metrics
         let task = Task<Outcome, Never> {
             do {
-                return .refreshed(try await call(session))
+                let refreshed = try await call(session)
+                metrics.tokenRefreshes.increment()
+                return .refreshed(refreshed)
             } catch let failure as ProviderClient.Failure {
-                if case .refused = failure { return .ended }
+                if case .refused = failure {
+                    metrics.tokenRefreshFailed(.refused)
+                    return .ended
+                }
+                metrics.tokenRefreshFailed(.unreachable)
                 return .keep(session)
             } catch {
+                metrics.tokenRefreshFailed(.unreachable)
                 return .keep(session)
             }
         }

@@ -41,6 +41,17 @@ struct ConfigDecoder {
         if let n = e["config_poll_interval"], let v = reader.duration(n) { server.configPollInterval = v }
         if let n = e["max_header_bytes"], let v = reader.int(n, in: 1_024...1_048_576) { server.maxHeaderBytes = v }
         if let n = e["max_header_count"], let v = reader.int(n, in: 8...1_000) { server.maxHeaderCount = v }
+        if let n = e["metrics_path"], let v = reader.string(n) { server.metricsPath = v }
+        if let n = e["metrics_listen"], let v = reader.string(n) { server.metricsListen = v }
+        if let n = e["tls"], let t = reader.mapping(n, keys: ConfigKeys.tls) {
+            let certificate = required(t, "certificate_file", in: n)
+            let key = required(t, "key_file", in: n)
+            if let certificate, let key {
+                var tls = TLSConfig(certificateFile: certificate, keyFile: key)
+                if let n = t["http2"], let v = reader.bool(n) { tls.http2 = v }
+                server.tls = tls
+            }
+        }
     }
 
     private mutating func decodeUpstream(_ node: ConfigNode, into pool: inout UpstreamPoolConfig) {
@@ -49,12 +60,15 @@ struct ConfigDecoder {
         if let n = e["idle_timeout"], let v = reader.duration(n) { pool.idleTimeout = v }
         if let n = e["max_lifetime"], let v = reader.duration(n) { pool.maxLifetime = v }
         if let n = e["max_idle_per_upstream"], let v = reader.int(n, in: 0...10_000) { pool.maxIdlePerUpstream = v }
+        if let n = e["ca_file"], let v = reader.string(n) { pool.caFile = v }
+        if let n = e["insecure_skip_verify"], let v = reader.bool(n) { pool.insecureSkipVerify = v }
     }
 
     private mutating func decodeLogging(_ node: ConfigNode, into logging: inout LoggingConfig) {
         guard let e = reader.mapping(node, keys: ConfigKeys.logging) else { return }
         if let n = e["level"], let v = reader.enumeration(n, as: LoggingConfig.Level.self) { logging.level = v }
         if let n = e["access_log"], let v = reader.bool(n) { logging.accessLog = v }
+        if let n = e["format"], let v = reader.enumeration(n, as: LoggingConfig.Format.self) { logging.format = v }
     }
 
     private mutating func decodeProvider(_ node: ConfigNode) -> ProviderConfig? {

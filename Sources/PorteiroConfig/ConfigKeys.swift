@@ -5,10 +5,11 @@ public enum ConfigKeys {
     public static let forwardAuth: Set = ["pass_access_token"]
     public static let server: Set = [
         "listen", "public_url", "trusted_proxies", "allowed_redirect_hosts", "templates_dir", "shutdown_grace", "idle_timeout",
-        "max_header_bytes", "max_header_count", "config_poll_interval",
+        "max_header_bytes", "max_header_count", "config_poll_interval", "metrics_path", "metrics_listen", "tls",
     ]
-    public static let upstream: Set = ["connect_timeout", "idle_timeout", "max_lifetime", "max_idle_per_upstream"]
-    public static let logging: Set = ["level", "access_log"]
+    public static let tls: Set = ["certificate_file", "key_file", "http2"]
+    public static let upstream: Set = ["connect_timeout", "idle_timeout", "max_lifetime", "max_idle_per_upstream", "ca_file", "insecure_skip_verify"]
+    public static let logging: Set = ["level", "access_log", "format"]
     public static let provider: Set = [
         "issuer", "client_id", "client_secret", "client_secret_file", "token_endpoint_auth_method", "scopes",
         "extra_auth_params", "claims", "use_userinfo", "endpoints", "hmac_id_tokens", "clock_skew", "timeout",
@@ -30,7 +31,7 @@ public enum ConfigKeys {
     /// `server.listen`, `routes[].path`, …
     public static var allPaths: [String] {
         let sections: [(String, Set<String>)] = [
-            ("server", server), ("upstream", upstream), ("logging", logging), ("forward_auth", forwardAuth), ("provider", provider),
+            ("server", server), ("server.tls", tls), ("upstream", upstream), ("logging", logging), ("forward_auth", forwardAuth), ("provider", provider),
             ("provider.claims", claims), ("provider.endpoints", endpoints), ("session", session), ("routes[]", route),
             ("routes[].identity_headers", identityHeaders), ("routes[].allow", allow), ("routes[].skip_auth[]", skipAuth),
         ]

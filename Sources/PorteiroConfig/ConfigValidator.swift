@@ -25,17 +25,30 @@ public enum ConfigValidator {
             report("server.allowed_redirect_hosts[\(index)]", "\"\(host)\" is not a host name or .suffix")
         }
         if config.upstream.connectTimeout <= .zero { report("upstream.connect_timeout", "must be longer than 0") }
+        if let path = config.server.metricsPath, !path.hasPrefix("/") || path.hasPrefix("/oauth2/") {
+            report("server.metrics_path", "\"\(path)\" must start with / and not be under /oauth2/")
+        }
+        if let address = config.server.metricsListen, case .failure(let reason) = ListenAddress.parse(address) {
+            report("server.metrics_listen", reason.message)
+        }
+        if let address = config.server.metricsListen, address == config.server.listen {
+            report("server.metrics_listen", "must differ from server.listen")
+        }
+        if let tls = config.server.tls {
+            for (key, file) in [("certificate_file", tls.certificateFile), ("key_file", tls.keyFile)]
+            where !FileManager.default.isReadableFile(atPath: file) {
+                report("server.tls.\(key)", "cannot read \"\(file)\"")
+            }
+        }
+        if let file = config.upstream.caFile, !FileManager.default.isReadableFile(atPath: file) {
+            report("upstream.ca_file", "cannot read \"\(file)\"")
+        }
 
         var seen: [String: Int] = [:]
         for (index, route) in config.routes.enumerated() {
             let path = "routes[\(index)]"
-            switch UpstreamAddress.parse(route.upstream) {
-            case .failure(let reason):
+            if case .failure(let reason) = UpstreamAddress.parse(route.upstream) {
                 report("\(path).upstream", reason.message)
-            case .success(let address) where address.scheme == .https:
-                report("\(path).upstream", "https upstreams are not supported yet (TLS to upstreams comes with issue 5)")
-            case .success:
-                break
             }
             if !route.path.hasPrefix("/") {
                 report("\(path).path", "\"\(route.path)\" must start with /")

@@ -53,10 +53,31 @@ public struct ServerConfig: Sendable, Equatable {
     public var maxHeaderBytes: Int = 32 * 1024
     /// Header-count limit; more headers get 431.
     public var maxHeaderCount: Int = 100
-    /// How often the configuration file is checked for changes; zero = only on SIGHUP.
+    /// How often the configuration file (and the TLS files) are checked for changes; zero = only on SIGHUP.
     public var configPollInterval: Duration = .seconds(2)
+    /// Serve the Prometheus metrics on the main listener at this path. Off by default: the main
+    /// listener faces users, and the metrics are for the operator.
+    public var metricsPath: String?
+    /// A second listener (`host:port`) that serves only `/metrics`, `/ping` and `/ready`.
+    public var metricsListen: String?
+    /// TLS termination; absent = plain HTTP (TLS ends at a load balancer in front).
+    public var tls: TLSConfig?
 
     public init() {}
+}
+
+/// Certificate and key of the listener, in PEM. Both files are re-read when they change, so a
+/// certbot or cert-manager renewal needs no restart.
+public struct TLSConfig: Sendable, Equatable {
+    public var certificateFile: String
+    public var keyFile: String
+    /// Offer HTTP/2 by ALPN (HTTP/1.1 stays the fallback).
+    public var http2: Bool = true
+
+    public init(certificateFile: String, keyFile: String) {
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+    }
 }
 
 /// How Porteiro keeps connections to upstream apps.
@@ -69,6 +90,10 @@ public struct UpstreamPoolConfig: Sendable, Equatable {
     public var maxLifetime: Duration = .seconds(600)
     /// Idle connections kept per upstream on each event loop.
     public var maxIdlePerUpstream: Int = 64
+    /// PEM bundle of the CAs that sign `https://` upstreams' certificates; absent = the system's.
+    public var caFile: String?
+    /// Accept any certificate from `https://` upstreams. Logged as a warning at every start.
+    public var insecureSkipVerify = false
 
     public init() {}
 }
@@ -86,7 +111,15 @@ public struct LoggingConfig: Sendable, Equatable {
         case trace, debug, info, notice, warning, error, critical
     }
 
+    public enum Format: String, Sendable, CaseIterable {
+        /// `key=value` pairs, one line per event.
+        case logfmt
+        /// One JSON object per line.
+        case json
+    }
+
     public var level: Level = .info
+    public var format: Format = .logfmt
     /// One line per request: method, host, path without query, status, bytes, duration, upstream, request id.
     public var accessLog: Bool = true
 

@@ -66,6 +66,7 @@ extension GatewayHandler: UpstreamResponseReceiver {
         case .head(let head):
             exchange!.timeout?.cancel()
             exchange!.responseHeadReceived = true
+            settings.metrics(for: exchange!.log).upstreamResponded(afterNanoseconds: (.now() - exchange!.log.start).nanoseconds)
             exchange!.status = head.status.code
             exchange!.upstreamKeepAlive = head.isKeepAlive
             if head.status == .switchingProtocols, exchange!.isUpgrade {
@@ -130,11 +131,9 @@ extension GatewayHandler: UpstreamResponseReceiver {
         guard let exchange, let connection else { return }
         self.connection = nil
         pool.release(connection, reusable: exchange.upstreamKeepAlive && exchange.requestComplete)
-        if settings.accessLog {
-            exchange.log.write(
-                to: logger, status: exchange.status, bytes: exchange.responseBytes,
-                upstream: exchange.route.upstream.description, requestID: exchange.requestID)
-        }
+        recordRequest(
+            exchange.log, status: exchange.status, bytes: exchange.responseBytes,
+            upstream: exchange.route.upstream.description, requestID: exchange.requestID)
         settleAfterResponse(keepAlive: keepAlive)
     }
 
@@ -186,9 +185,7 @@ extension GatewayHandler: UpstreamResponseReceiver {
         // `.tunnelling` ignores (with no receiver the upstream handler would close the connection).
         state = .tunnelling
         self.connection = nil
-        if settings.accessLog {
-            exchange.log.write(to: logger, status: 101, bytes: 0, upstream: exchange.route.upstream.description, requestID: exchange.requestID)
-        }
+        recordRequest(exchange.log, status: 101, bytes: 0, upstream: exchange.route.upstream.description, requestID: exchange.requestID)
         let clientHead = settings.rewriter.clientResponse(head, clientKeepAlive: true, requestID: exchange.requestID)
         let client = context.channel
         let upstream = connection.channel

@@ -53,7 +53,8 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// False between a request's head and its `.end`.
     var requestEnded = true
 
-    init(settings: GatewaySettingsBox, pool: UpstreamConnectionPool, readiness: Readiness, logger: Logger) {
+    init(settings: GatewaySettingsBox, pool: UpstreamConnectionPool, readiness: Readiness, isTLS: Bool, logger: Logger) {
+        self.peer.isTLS = isTLS
         self.settingsBox = settings
         self.settings = settings.current
         self.pool = pool
@@ -72,6 +73,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func connectionBecameActive(_ context: ChannelHandlerContext) {
+        settings.metrics.openConnections.increment()
         let address = context.channel.remoteAddress
         let bytes = address?.rawIPBytes ?? []
         peer.address = address?.ipAddress ?? "unknown"
@@ -129,6 +131,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        settings.metrics.openConnections.decrement()
         abandonExchange()
         state = .closed
         idleTimer?.cancel()
@@ -156,8 +159,8 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         settings = settingsBox.current
-        let requestID = requestIDs.next()
-        let log = AccessLogEntry(method: head.method, host: head.headers.first(name: "host"), uri: head.uri, start: .now())
+        let requestID = RequestIDGenerator.accepted(from: head.headers, peer: peer) ?? requestIDs.next()
+        var log = AccessLogEntry(method: head.method, host: head.headers.first(name: "host"), uri: head.uri, start: .now())
         func refuse(_ status: HTTPResponseStatus, _ text: PageText, headers: HTTPHeaders = [:]) {
             let page = settings.pages.error(status, text, requestID: requestID, request: head.headers, extraHeaders: headers)
             answer(page, head: head, log: log, requestID: requestID, context: context)
@@ -172,6 +175,9 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let health = HealthEndpoint(path: target.routingPath) {
             let ready = readiness.isReady && (settings.authenticator?.isReady ?? true)
             return answer(health.response(isReady: ready), head: head, log: log, requestID: requestID, context: context)
+        }
+        if let path = settings.metricsPath, target.routingPath == path {
+            return answer(.metrics(settings.metrics), head: head, log: log, requestID: requestID, context: context)
         }
         // Built only where login is involved: public routes skip the clock read and the copy.
         let request = { AuthRequest(headers: head.headers, target: target, requestID: requestID, now: unixNow()) }
@@ -191,6 +197,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let route = settings.routes.route(host: host, path: target.routingPath) else {
             return refuse(.notFound, .noRoute)
         }
+        log.routeIndex = route.index
         if let methods = route.methods, !methods.contains(head.method.rawValue) {
             return refuse(.methodNotAllowed, .methodNotAllowed, headers: ["Allow": methods.sorted().joined(separator: ", ")])
         }
@@ -244,9 +251,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         _ response: LocalResponse, log: AccessLogEntry, requestID: String, keepAlive: Bool,
         context: ChannelHandlerContext
     ) {
-        if settings.accessLog {
-            log.write(to: logger, status: response.status.code, bytes: response.body.utf8.count, upstream: nil, requestID: requestID)
-        }
+        recordRequest(log, status: response.status.code, bytes: response.body.utf8.count, upstream: nil, requestID: requestID)
         settleAfterResponse(keepAlive: keepAlive)
         let written = writeResponse(response, keepAlive: keepAlive, context: context)
         afterFinalWrite(keepAlive: keepAlive, written: written, context: context)

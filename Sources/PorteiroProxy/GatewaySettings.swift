@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 public import PorteiroConfig
+public import PorteiroMetrics
 public import PorteiroRouting
 
 /// What every client connection needs to decide a request, derived once from the configuration:
@@ -17,9 +18,19 @@ public final class GatewaySettings: Sendable {
     public let forwardAuthAccessToken: Bool
     /// Nil while no provider is configured: `auth: required` routes then answer 401.
     public let authenticator: (any GatewayAuthenticator)?
+    public let metrics: GatewayMetrics
+    /// Counters per route, by `Route.index`.
+    let routeMetrics: [RouteMetrics]
+    /// `server.metrics_path`: where the main listener answers with the metrics; nil = it does not.
+    let metricsPath: String?
 
-    public init(config: GatewayConfig, authenticator: (any GatewayAuthenticator)? = nil) throws(ConfigProblems) {
+    public init(
+        config: GatewayConfig, authenticator: (any GatewayAuthenticator)? = nil, metrics: GatewayMetrics = GatewayMetrics()
+    ) throws(ConfigProblems) {
         self.routes = try RouteTable(config: config)
+        self.metrics = metrics
+        self.routeMetrics = config.routes.map { metrics.route(named: ($0.host ?? "") + $0.path) }
+        self.metricsPath = config.server.metricsPath
         self.trustedProxies = config.server.trustedProxies.compactMap(IPRange.init)
         self.rewriter = HeaderRewriter(
             cookiePrefix: config.session?.cookieName, customIdentityHeaders: config.routes.flatMap(\.identityHeaders.all))

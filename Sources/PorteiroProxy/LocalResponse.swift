@@ -1,4 +1,5 @@
 public import NIOHTTP1
+import PorteiroMetrics
 
 /// A response Porteiro writes itself: health answers, redirects and error pages (`PageRenderer`).
 public struct LocalResponse: Sendable {
@@ -18,6 +19,12 @@ public struct LocalResponse: Sendable {
             headers: ["Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"],
             body: text
         )
+    }
+
+    static func metrics(_ metrics: GatewayMetrics) -> LocalResponse {
+        LocalResponse(
+            status: .ok, headers: ["Content-Type": GatewayMetrics.contentType, "Cache-Control": "no-store"],
+            body: String(decoding: metrics.exposition(), as: UTF8.self))
     }
 
     /// True when the request prefers JSON over HTML: an `Accept` naming JSON but not HTML, or an XHR.
@@ -44,7 +51,8 @@ func htmlEscaped(_ text: String) -> String {
     return out
 }
 
-func jsonEscaped(_ text: String) -> String {
+/// The inside of a JSON string literal (also used by the JSON log format).
+public func jsonEscaped(_ text: String) -> String {
     var out = ""
     for scalar in text.unicodeScalars {
         switch scalar {

@@ -1,6 +1,4 @@
 public import NIOCore
-import NIOHTTP1
-public import Logging
 public import PorteiroConfig
 
 /// One `UpstreamConnectionPool` per event loop of the group, made up front so that looking up the
@@ -30,28 +28,5 @@ public struct UpstreamPools: Sendable {
         for box in pools.values {
             box.eventLoop.execute { box.value.shutdown() }
         }
-    }
-}
-
-/// Installs the client-side HTTP codec and the gateway handler on an accepted connection.
-public enum GatewayPipeline {
-    public static func configure(
-        _ channel: any Channel, settings: GatewaySettingsBox, pools: UpstreamPools, readiness: Readiness,
-        maxHeaderBytes: Int, logger: Logger
-    ) throws {
-        var limits = NIOHTTPDecoderLimitConfiguration()
-        limits.maxHeaderListSize = maxHeaderBytes
-        limits.maxHeaderFieldSize = maxHeaderBytes
-        limits.maxHeaderFieldCount = settings.current.maxHeaderCount
-        let pipeline = channel.pipeline.syncOperations
-        try pipeline.configureHTTPServerPipeline(
-            withPipeliningAssistance: true,
-            withErrorHandling: false,
-            withOutboundHeaderValidation: true,
-            withEncoderConfiguration: .init(),
-            withDecoderLimitConfiguration: limits
-        )
-        let pool = pools.pool(for: channel.eventLoop)
-        try pipeline.addHandler(GatewayHandler(settings: settings, pool: pool, readiness: readiness, logger: logger))
     }
 }

@@ -4,7 +4,7 @@ import UnixSignals
 
 /// Live reload: on SIGHUP, and when the file's content changes (checked every
 /// `server.config_poll_interval`), the file is loaded and validated and, if valid, swapped into the
-/// running gateway. An invalid file is rejected with every problem logged while the old
+/// running gateway (and the TLS certificate files are re-read). An invalid file is rejected with every problem logged while the old
 /// configuration keeps serving; changed settings that need a restart are reported as such.
 public struct ConfigReloader: Sendable {
     let path: String
@@ -29,7 +29,10 @@ public struct ConfigReloader: Sendable {
         await withTaskGroup(of: Void.self) { group in
             if signals {
                 group.addTask {
-                    for await _ in await UnixSignalsSequence(trapping: .sighup) { _ = reload(reason: "SIGHUP") }
+                    for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                        _ = reload(reason: "SIGHUP")
+                        server.reloadCertificatesIfChanged()
+                    }
                 }
             }
             if pollInterval > .zero {
@@ -41,6 +44,7 @@ public struct ConfigReloader: Sendable {
                             lastText = text
                             _ = reload(reason: "file changed")
                         }
+                        server.reloadCertificatesIfChanged()
                     }
                 }
             }
@@ -54,12 +58,14 @@ public struct ConfigReloader: Sendable {
         do throws(ConfigProblems) {
             let config = try loader.load(file: path)
             let needsRestart = try server.apply(config)
+            server.metrics.configReloads.increment()
             logger.notice("configuration reloaded", metadata: ["reason": "\(reason)", "routes": "\(config.routes.count)"])
             for key in needsRestart {
                 logger.warning("configuration change needs a restart to take effect", metadata: ["key": "\(key)"])
             }
             return true
         } catch {
+            server.metrics.configReloadFailures.increment()
             logger.error("configuration rejected; the previous one keeps serving", metadata: ["reason": "\(reason)", "problems": "\(error.problems.count)"])
             for problem in error.problems {
                 logger.error("configuration problem", metadata: ["file": "\(path)", "problem": "\(problem)"])

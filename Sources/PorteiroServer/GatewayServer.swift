@@ -2,8 +2,10 @@ public import Logging
 public import NIOCore
 import NIOExtras
 import NIOPosix
+import NIOSSL
 import PorteiroAuth
 public import PorteiroConfig
+public import PorteiroMetrics
 public import PorteiroProxy
 
 /// A bound, serving gateway listener. `start` binds and returns at once; `shutdown` drains:
@@ -11,102 +13,151 @@ public import PorteiroProxy
 /// requests get up to the grace period to finish.
 public final class GatewayServer: Sendable {
     public let localAddress: SocketAddress
+    /// Where `server.metrics_listen` is bound, when it is set.
+    public let metricsAddress: SocketAddress?
     public let readiness: Readiness
+    public let metrics: GatewayMetrics
     private let settings: GatewaySettingsBox
     private let authenticator: CookieAuthenticator?
     /// The configuration the process started with: what cannot change without a restart.
     private let startup: GatewayConfig
     private let channel: any Channel
+    private let metricsChannel: (any Channel)?
+    private let tls: ListenerTLS?
     private let quiescing: ServerQuiescingHelper
     private let pools: UpstreamPools
-    private let grace: Duration
     private let logger: Logger
     /// Loads the provider's metadata and keys in the background; cancelled at shutdown.
     private let providerLoader: Task<Void, Never>?
 
-    private init(
-        channel: any Channel, quiescing: ServerQuiescingHelper, pools: UpstreamPools, readiness: Readiness,
-        settings: GatewaySettingsBox, authenticator: CookieAuthenticator?, startup: GatewayConfig,
-        grace: Duration, logger: Logger, providerLoader: Task<Void, Never>?
-    ) {
-        self.settings = settings
-        self.authenticator = authenticator
+    private struct Parts {
+        var channel: any Channel
+        var metricsChannel: (any Channel)?
+        var tls: ListenerTLS?
+        var quiescing: ServerQuiescingHelper
+        var pools: UpstreamPools
+        var readiness: Readiness
+        var settings: GatewaySettingsBox
+        var authenticator: CookieAuthenticator?
+        var providerLoader: Task<Void, Never>?
+    }
+
+    private init(_ parts: Parts, startup: GatewayConfig, metrics: GatewayMetrics, logger: Logger) {
+        self.settings = parts.settings
+        self.authenticator = parts.authenticator
         self.startup = startup
-        self.channel = channel
-        self.localAddress = channel.localAddress!
-        self.quiescing = quiescing
-        self.pools = pools
-        self.readiness = readiness
-        self.grace = grace
+        self.channel = parts.channel
+        self.localAddress = parts.channel.localAddress!
+        self.metricsChannel = parts.metricsChannel
+        self.metricsAddress = parts.metricsChannel?.localAddress
+        self.tls = parts.tls
+        self.quiescing = parts.quiescing
+        self.pools = parts.pools
+        self.readiness = parts.readiness
+        self.metrics = metrics
         self.logger = logger
-        self.providerLoader = providerLoader
+        self.providerLoader = parts.providerLoader
     }
 
     public static func start(
-        config: GatewayConfig, group: any EventLoopGroup, logger: Logger,
+        config: GatewayConfig, group: any EventLoopGroup, logger: Logger, metrics: GatewayMetrics = GatewayMetrics(),
         connector: (any UpstreamConnector)? = nil
     ) async throws -> GatewayServer {
         var authenticator: CookieAuthenticator?
         var directory: ProviderDirectory?
         if let provider = config.provider, config.session != nil, config.server.publicURL != nil {
-            let client = ProviderClient(provider: provider)
+            let client = ProviderClient(provider: provider, metrics: metrics)
             directory = ProviderDirectory(client: client, provider: provider, logger: logger)
-            authenticator = CookieAuthenticator(config: config, directory: directory!, client: client, logger: logger)
+            authenticator = CookieAuthenticator(
+                config: config, directory: directory!, client: client, metrics: metrics, logger: logger)
         }
-        let settings = GatewaySettingsBox(try GatewaySettings(config: config, authenticator: authenticator))
-        let listen = try ListenAddress.parse(config.server.listen).get()
+        let settings = GatewaySettingsBox(try GatewaySettings(config: config, authenticator: authenticator, metrics: metrics))
+        let tls = try config.server.tls.map { tls throws(ConfigProblems) in try ListenerTLS(tls) }
+        if config.upstream.insecureSkipVerify {
+            logger.warning("upstream.insecure_skip_verify is on: https upstreams are not authenticated")
+        }
+        let connector = try connector ?? SocketUpstreamConnector(
+            connectTimeout: .init(config.upstream.connectTimeout), tls: SocketUpstreamConnector.tlsContext(config.upstream))
         let readiness = Readiness()
-        let connector = connector ?? SocketUpstreamConnector(connectTimeout: .init(config.upstream.connectTimeout))
         let pools = UpstreamPools(group: group, config: config.upstream, connector: connector)
         let quiescing = ServerQuiescingHelper(group: group)
-        let maxHeaderBytes = config.server.maxHeaderBytes
+        let shared = GatewayPipeline.Shared(
+            settings: settings, pools: pools, readiness: readiness, maxHeaderBytes: config.server.maxHeaderBytes, logger: logger)
         let providerLoader = directory.map { directory in Task { await directory.load() } }
         let channel: any Channel
+        var metricsChannel: (any Channel)?
         do {
-            channel = try await ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 1024)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .serverChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
-                    }
-                }
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelOption(.maxMessagesPerRead, value: 16)
-                .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try GatewayPipeline.configure(
-                            channel, settings: settings, pools: pools, readiness: readiness,
-                            maxHeaderBytes: maxHeaderBytes, logger: logger)
-                    }
-                }
-                .bind(host: listen.host, port: listen.port)
-                .get()
+            channel = try await bindListener(config.server, group: group, quiescing: quiescing, shared: shared, tls: tls)
         } catch {
             providerLoader?.cancel()
             throw error
         }
+        if let address = config.server.metricsListen {
+            do {
+                metricsChannel = try await MetricsListener.bind(
+                    try ListenAddress.parse(address).get(), metrics: metrics,
+                    isReady: { readiness.isReady && (settings.current.authenticator?.isReady ?? true) }, group: group)
+            } catch {
+                try? await channel.close()
+                providerLoader?.cancel()
+                throw error
+            }
+        }
         readiness.set(true)
         let server = GatewayServer(
-            channel: channel, quiescing: quiescing, pools: pools, readiness: readiness, settings: settings,
-            authenticator: authenticator, startup: config, grace: config.server.shutdownGrace, logger: logger,
-            providerLoader: providerLoader)
-        logger.info("listening", metadata: ["address": "\(server.localAddress)", "routes": "\(settings.current.routes.routes.count)"])
+            Parts(
+                channel: channel, metricsChannel: metricsChannel, tls: tls, quiescing: quiescing, pools: pools,
+                readiness: readiness, settings: settings, authenticator: authenticator, providerLoader: providerLoader),
+            startup: config, metrics: metrics, logger: logger)
+        logger.info(
+            "listening",
+            metadata: [
+                "address": "\(server.localAddress)", "tls": "\(tls != nil)", "routes": "\(settings.current.routes.routes.count)",
+                "metrics": "\(server.metricsAddress.map { "\($0)" } ?? config.server.metricsPath ?? "off")",
+            ])
         return server
+    }
+
+    private static func bindListener(
+        _ server: ServerConfig, group: any EventLoopGroup, quiescing: ServerQuiescingHelper, shared: GatewayPipeline.Shared,
+        tls: ListenerTLS?
+    ) async throws -> any Channel {
+        let listen = try ListenAddress.parse(server.listen).get()
+        return try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                ConnectionInitializer.configure(channel, shared: shared, tls: tls)
+            }
+            .bind(host: listen.host, port: listen.port)
+            .get()
     }
 
     /// Swaps in a new configuration's routes, policies, pages and trusted proxies. New requests use
     /// it at once; requests in flight finish on the old one. Returns the keys that changed but need
     /// a restart to take effect (they keep their start-up values until then).
     public func apply(_ config: GatewayConfig) throws(ConfigProblems) -> [String] {
-        settings.replace(with: try GatewaySettings(config: config, authenticator: authenticator))
+        settings.replace(with: try GatewaySettings(config: config, authenticator: authenticator, metrics: metrics))
         return RestartRequired.keys(from: startup, to: config)
+    }
+
+    /// Re-reads the TLS certificate and key; new connections use them if they changed and are valid.
+    public func reloadCertificatesIfChanged() {
+        tls?.reloadIfChanged(logger: logger)
     }
 
     /// Drains and stops. Returns when every client connection has closed, or when the grace
     /// period ends (the caller then shuts the event loops down, which closes what is left).
     public func shutdown() async {
         readiness.set(false)
+        let grace = startup.server.shutdownGrace
         logger.info("shutting down", metadata: ["grace": "\(ConfigDuration.format(grace))"])
         let drained = channel.eventLoop.makePromise(of: Void.self)
         quiescing.initiateShutdown(promise: drained)
@@ -115,6 +166,7 @@ public final class GatewayServer: Sendable {
         }
         try? await drained.futureResult.get()
         timeout.cancel()
+        try? await metricsChannel?.close()
         providerLoader?.cancel()
         pools.shutdown()
     }

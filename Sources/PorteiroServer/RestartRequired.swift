@@ -1,7 +1,7 @@
 import PorteiroConfig
 
 /// Settings a running gateway cannot change: the listener, the upstream pools, the IdP client, the
-/// session keys and cookie, the decoder limits, the log level. A reload reports them instead of
+/// session keys and cookie, the decoder limits, the log level and format, the TLS files' paths. A reload reports them instead of
 /// ignoring them silently.
 enum RestartRequired {
     static func keys(from old: GatewayConfig, to new: GatewayConfig) -> [String] {
@@ -15,8 +15,12 @@ enum RestartRequired {
         check("server.shutdown_grace", old.server.shutdownGrace == new.server.shutdownGrace)
         check("server.templates_dir", old.server.errorPageTemplate == new.server.errorPageTemplate)
         check("server.config_poll_interval", old.server.configPollInterval == new.server.configPollInterval)
+        check("server.metrics_listen", old.server.metricsListen == new.server.metricsListen)
+        // The files' contents reload live; which files, and whether TLS is on, do not.
+        check("server.tls", old.server.tls == new.server.tls)
         check("upstream", old.upstream == new.upstream)
         check("logging.level", old.logging.level == new.logging.level)
+        check("logging.format", old.logging.format == new.logging.format)
         check("provider", old.provider == new.provider)
         check("session", old.session == new.session)
         return changed

@@ -51,14 +51,13 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// Logs to standard error at the configured level; `PORTEIRO_LOG_LEVEL` overrides the file.
+/// Logs to standard error at the configured level and format; `PORTEIRO_LOG_LEVEL` and
+/// `PORTEIRO_LOG_FORMAT` override the file.
 func bootstrapLogging(_ settings: LoggingConfig) -> Logger {
-    let fromEnvironment = ProcessInfo.processInfo.environment["PORTEIRO_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
-    let level = fromEnvironment ?? Logger.Level(rawValue: settings.level.rawValue) ?? .info
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
-    }
+    let environment = ProcessInfo.processInfo.environment
+    let level = environment["PORTEIRO_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+        ?? Logger.Level(rawValue: settings.level.rawValue) ?? .info
+    let format = environment["PORTEIRO_LOG_FORMAT"].flatMap(LoggingConfig.Format.init(rawValue:)) ?? settings.format
+    LoggingSystem.bootstrap { _ in LineLogHandler(level: level, format: format) }
     return Logger(label: "porteiro")
 }

@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 @testable import PorteiroAuth
+import PorteiroMetrics
 import PorteiroSessions
 import Testing
 
@@ -9,7 +10,8 @@ func session(refreshToken: String = "r1") -> Session {
 
 @Suite struct RefreshCoordinatorTests {
     @Test func concurrentRequestsOfOneSessionRefreshOnce() async {
-        let coordinator = RefreshCoordinator()
+        let metrics = GatewayMetrics()
+        let coordinator = RefreshCoordinator(metrics: metrics)
         let calls = NIOLockedValueBox(0)
         let outcomes = await withTaskGroup(of: String?.self) { group in
             for _ in 0..<20 {
@@ -29,10 +31,11 @@ func session(refreshToken: String = "r1") -> Session {
         }
         #expect(calls.withLockedValue { $0 } == 1)
         #expect(outcomes.allSatisfy { $0 == "a2" })
+        #expect(String(decoding: metrics.exposition(), as: UTF8.self).contains("porteiro_token_refreshes_total 1\n"))
     }
 
     @Test func aLateRequestWithTheRotatedTokenGetsTheWinnersResult() async {
-        let coordinator = RefreshCoordinator()
+        let coordinator = RefreshCoordinator(metrics: GatewayMetrics())
         _ = await coordinator.refresh(session(), now: 100) { old in
             var new = old
             new.accessToken = "a2"
@@ -46,7 +49,7 @@ func session(refreshToken: String = "r1") -> Session {
     }
 
     @Test func aRefusedRefreshEndsTheSessionAndAnUnreachableIdPKeepsIt() async {
-        let coordinator = RefreshCoordinator()
+        let coordinator = RefreshCoordinator(metrics: GatewayMetrics())
         let refused = await coordinator.refresh(session(refreshToken: "x"), now: 100) { _ in
             throw ProviderClient.Failure.refused(status: 400, error: "invalid_grant", description: nil)
         }

@@ -89,11 +89,27 @@ let minimalRoutes = """
         ("upstream: \"http://x\"\n    path: /a?b", "routes[0].path", "plain path prefix"),
         ("upstream: \"http://x\"\n    host: \"bad host\"", "routes[0].host", "is not a host name"),
         ("upstream: \"http://x\"\n    timeout: 0", "routes[0].timeout", "must be longer than 0"),
-        ("upstream: \"https://x\"", "routes[0].upstream", "https upstreams are not supported yet"),
     ])
     func reportsRouteProblems(route: String, path: String, message: String) {
         let found = problems("routes:\n  - auth: none\n    \(route)\n")
         #expect(found.contains { $0.path == path && $0.message.contains(message) }, "\(found)")
+    }
+
+    @Test func reportsServerTLSAndMetricsProblems() {
+        let found = problems("""
+            server:
+              listen: "127.0.0.1:4180"
+              metrics_listen: "127.0.0.1:4180"
+              metrics_path: metrics
+              tls: { certificate_file: /nonexistent/cert.pem }
+            upstream: { ca_file: /nonexistent/ca.pem }
+            routes: [{ upstream: "https://x", auth: none }]
+            """).map(\.description)
+        #expect(found.contains { $0.contains("server.metrics_listen: must differ from server.listen") }, "\(found)")
+        #expect(found.contains { $0.contains("server.metrics_path: \"metrics\" must start with /") }, "\(found)")
+        #expect(found.contains { $0.contains("server.tls.key_file: is required") }, "\(found)")
+        #expect(found.contains { $0.contains("upstream.ca_file: cannot read \"/nonexistent/ca.pem\"") }, "\(found)")
+        #expect(!found.contains { $0.contains("routes[0]") }, "https upstreams are accepted: \(found)")
     }
 
     @Test func refusesDuplicateRoutes() {

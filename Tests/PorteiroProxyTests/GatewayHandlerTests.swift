@@ -54,9 +54,10 @@ struct GatewayHarness {
         let pools = UpstreamPools(group: loop, config: config.upstream, connector: connector)
         client = EmbeddedChannel(loop: loop)
         try client.pipeline.syncOperations.addHandler(readCounter)
-        try GatewayPipeline.configure(
-            client, settings: GatewaySettingsBox(GatewaySettings(config: config)), pools: pools, readiness: Readiness(),
+        let shared = GatewayPipeline.Shared(
+            settings: GatewaySettingsBox(try GatewaySettings(config: config)), pools: pools, readiness: Readiness(),
             maxHeaderBytes: config.server.maxHeaderBytes, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        try GatewayPipeline.configure(client, shared: shared, isTLS: false)
         try client.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 50_000)).wait()
     }
 
