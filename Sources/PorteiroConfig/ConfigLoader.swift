@@ -39,7 +39,7 @@ public struct ConfigLoader: Sendable {
         } catch let error as YamlError {
             throw ConfigProblems([ConfigLoader.problem(from: error)])
         } catch {
-            throw ConfigProblems([ConfigProblem(path: "", line: nil, message: "not valid YAML: \(error)")])
+            throw ConfigProblems([ConfigProblem(path: "", line: nil, message: "not valid YAML")])
         }
         var decoder = ConfigDecoder(reader: ConfigReader(environment: environment, readFile: readFile))
         let config = decoder.decode(ConfigNode(node: root, path: ""))
@@ -55,13 +55,20 @@ public struct ConfigLoader: Sendable {
         return config
     }
 
+    /// Yams' own descriptions quote the document, which may hold secrets: only the problem and
+    /// its line are reported, never the text around it.
     private static func problem(from error: YamlError) -> ConfigProblem {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
             .composer(_, let problem, let mark, _):
             return ConfigProblem(path: "", line: mark.line, message: "not valid YAML: \(problem)")
+        case .duplicatedKeysInMapping(let duplicates, _):
+            // The context's mark points at the mapping, not at the repeated key: no line is better than a wrong one.
+            return ConfigProblem(path: "", line: nil, message: "not valid YAML: repeated key(s) \(duplicates.sorted().joined(separator: ", "))")
+        case .reader(let problem, _, _, _):
+            return ConfigProblem(path: "", line: nil, message: "not valid YAML: \(problem)")
         default:
-            return ConfigProblem(path: "", line: nil, message: "not valid YAML: \(error)")
+            return ConfigProblem(path: "", line: nil, message: "not valid YAML")
         }
     }
 }

@@ -165,7 +165,8 @@ struct ConfigReader {
     mutating func secretList(_ entries: [String: ConfigNode], key: String) -> [String]? {
         switch secretSource(entries, key: key) {
         case .inline(let node):
-            return strings(node)
+            // Empty entries are skipped, so `${PREVIOUS_SECRET:-}` costs nothing while unset.
+            return strings(node)?.filter { !$0.isEmpty }
         case .file(let text):
             return text.split(whereSeparator: \.isNewline)
                 .map { String($0.trimmingWhitespace()) }

@@ -173,7 +173,7 @@ extension GatewayHandler {
                 self.answerAnonymous(
                     head, route: exchange.route, request: request, clearCookies: clearCookies, log: exchange.log, context: context)
             case .refreshNeeded:
-                self.respondWithError(.badGateway, .refreshFailed, cause: nil)
+                self.respondWithError(.badGateway, .refreshFailed, reason: "session refresh failed")
             }
         }
     }

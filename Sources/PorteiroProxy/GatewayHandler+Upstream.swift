@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import PorteiroConfig
 
 /// The upstream half of `GatewayHandler`: leasing a connection, streaming the request to it, and
 /// streaming its response back.
@@ -36,9 +37,9 @@ extension GatewayHandler: UpstreamResponseReceiver {
         switch result {
         case .failure(let error):
             if case ChannelError.connectTimeout = error {
-                respondWithError(.gatewayTimeout, .appSlowToAccept, cause: error)
+                respondWithError(.gatewayTimeout, .appSlowToAccept, reason: "connect timed out")
             } else {
-                respondWithError(.badGateway, .appUnreachable, cause: error)
+                respondWithError(.badGateway, .appUnreachable, reason: "\(error)")
             }
         case .success(let connection):
             logger.trace(
@@ -118,7 +119,7 @@ extension GatewayHandler: UpstreamResponseReceiver {
         }
         self.exchange = exchange
         if !exchange.responseHeadReceived {
-            respondWithError(.badGateway, .appHungUp, cause: nil)
+            respondWithError(.badGateway, .appHungUp, reason: "closed the connection before answering")
         } else {
             // Cut mid-body: closing tells the client the response is incomplete.
             logger.warning("upstream closed mid-response", metadata: ["request_id": "\(exchange.requestID)"])
@@ -138,18 +139,19 @@ extension GatewayHandler: UpstreamResponseReceiver {
     }
 
     /// An error page in place of the upstream's response, which never started.
-    func respondWithError(_ status: HTTPResponseStatus, _ text: PageText, cause: (any Error)?) {
+    func respondWithError(_ status: HTTPResponseStatus, _ text: PageText, reason: String) {
         guard let context, let exchange else { return }
         logger.error(
             "upstream failed",
             metadata: [
                 "request_id": "\(exchange.requestID)", "status": "\(status.code)",
-                "upstream": "\(exchange.route.upstream)", "error": "\(cause.map { "\($0)" } ?? "closed")",
+                "upstream": "\(exchange.route.upstream)", "error": "\(reason)",
             ])
         let page = settings.pages.error(status, text, requestID: exchange.requestID, request: exchange.clientHeaders)
         state = .answering(page, exchange.log, requestID: exchange.requestID, keepAlive: false)
         writeLocal(page, log: exchange.log, requestID: exchange.requestID,
-                   keepAlive: exchange.clientKeepAlive && exchange.requestComplete, context: context)
+                   keepAlive: exchange.clientKeepAlive && exchange.requestComplete, context: context,
+                   upstream: exchange.route.upstream.description)
     }
 
     func armResponseTimeout() {
@@ -165,7 +167,9 @@ extension GatewayHandler: UpstreamResponseReceiver {
         self.connection = nil
         connection.handler.receiver = nil
         connection.channel.close(promise: nil)
-        respondWithError(.gatewayTimeout, .appSilent, cause: nil)
+        respondWithError(
+            .gatewayTimeout, .appSilent,
+            reason: "no response within \(ConfigDuration.format(exchange.route.timeout)) (routes[\(exchange.route.index)].timeout)")
     }
 
     /// The client went away or the connection failed: drop the upstream side too.

@@ -247,11 +247,12 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// `upstream` names the app when this is an error page in place of its response.
     func writeLocal(
         _ response: LocalResponse, log: AccessLogEntry, requestID: String, keepAlive: Bool,
-        context: ChannelHandlerContext
+        context: ChannelHandlerContext, upstream: String? = nil
     ) {
-        recordRequest(log, status: response.status.code, bytes: response.body.utf8.count, upstream: nil, requestID: requestID)
+        recordRequest(log, status: response.status.code, bytes: response.body.utf8.count, upstream: upstream, requestID: requestID)
         settleAfterResponse(keepAlive: keepAlive)
         let written = writeResponse(response, keepAlive: keepAlive, context: context)
         afterFinalWrite(keepAlive: keepAlive, written: written, context: context)

@@ -112,7 +112,7 @@ public final class GatewayServer: Sendable {
         logger.info(
             "listening",
             metadata: [
-                "address": "\(server.localAddress)", "tls": "\(tls != nil)", "routes": "\(settings.current.routes.routes.count)",
+                "address": "\(server.localAddress.ipAddress ?? "?"):\(server.localAddress.port ?? 0)", "tls": "\(tls != nil)", "routes": "\(settings.current.routes.routes.count)",
                 "metrics": "\(server.metricsAddress.map { "\($0)" } ?? config.server.metricsPath ?? "off")",
             ])
         return server

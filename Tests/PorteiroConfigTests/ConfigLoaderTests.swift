@@ -223,6 +223,11 @@ let minimalRoutes = """
         #expect(problems("- just\n- a list\n").map(\.message) == ["must be a mapping of keys"])
     }
 
+    @Test func yamlErrorsNeverQuoteTheFileWhichMayHoldSecrets() {
+        let found = problems("session: { secrets: [\"s3cr3t-value\"] }\nroutes: []\nroutes: []\n")
+        #expect(found.map(\.description) == ["not valid YAML: repeated key(s) routes"])
+    }
+
     @Test func referenceFileLoadsAndMentionsEveryKey() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../config/porteiro.yaml").standardized

@@ -141,6 +141,7 @@ server:
   listen: "127.0.0.1:{port}"
   public_url: "{public_url}"
   trusted_proxies: {json.dumps(list(trusted_proxies))}
+  metrics_path: /metrics
 logging:
   level: debug
 provider:

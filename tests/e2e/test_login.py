@@ -134,3 +134,37 @@ def test_start_refuses_offsite_return_targets(stack):
     for target in ["//evil.example", "https://evil.example/", "/\\evil.example"]:
         start = session.get(porteiro.url + "/oauth2/start", params={"rd": target}, allow_redirects=False, timeout=10)
         assert start.status_code == 302
+
+
+def metrics(porteiro):
+    """/metrics as Prometheus parses it: series → value."""
+    response = requests.get(porteiro.url + "/metrics", timeout=10)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    series = {}
+    for line in response.text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            series[name] = float(value)
+    return series
+
+
+def test_metrics_move_with_logins_refreshes_and_rejected_cookies(stack):
+    provider, porteiro = stack
+    before = metrics(porteiro)
+    session, _ = log_in(provider, porteiro)
+    time.sleep(3)  # into the refresh window, as in the refresh test
+    assert session.get(porteiro.url + "/after-refresh", headers=HTML, timeout=10).status_code == 200
+    requests.get(porteiro.url + "/app", headers={**HTML, "Cookie": "_porteiro=garbage"}, allow_redirects=False, timeout=10)
+    requests.get(porteiro.url + "/oauth2/callback?code=x&state=forged", timeout=10)
+    after = metrics(porteiro)
+
+    def moved(series):
+        return after.get(series, 0) - before.get(series, 0)
+
+    assert moved("porteiro_logins_started_total") >= 2, "the login and the rejected cookie's redirect"
+    assert moved("porteiro_logins_completed_total") == 1
+    assert moved("porteiro_token_refreshes_total") >= 1
+    assert moved('porteiro_logins_failed_total{reason="state"}') == 1
+    assert moved('porteiro_session_cookie_rejected_total{reason="unreadable"}') == 1
+    assert moved('porteiro_idp_request_duration_seconds_count{endpoint="token"}') >= 2, "code exchange and refresh"
+    assert moved('porteiro_requests_total{route="/",status="2xx"}') >= 2

@@ -24,7 +24,7 @@ def test_forward_auth_ignores_forwarded_uris_from_untrusted_peers(stack):
     assert joao.get(porteiro.url + "/oauth2/auth", headers=trusted_only, timeout=10).status_code == 202, \
         "this Porteiro trusts no proxy, so the original URI is not believed"
     assert joao.get(porteiro.url + "/admin/x", timeout=10).status_code == 403
-    assert "rule=groups=[servidores]" in porteiro.log_text(), "the log names the rule that was not met"
+    assert 'rule="groups=[servidores]"' in porteiro.log_text(), "the log names the rule that was not met"
 
 
 def test_optional_routes_forward_identity_only_when_signed_in(stack):
