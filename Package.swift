@@ -138,10 +138,29 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // `porteiro demo` only: a sample legacy app (and, later, a development OIDC provider).
+        // `porteiro demo` and tests only: a development OpenID provider, never used by `serve`.
+        .target(
+            name: "PorteiroDevProvider",
+            dependencies: [
+                "PorteiroOIDC",
+                "PorteiroRouting",
+                "PorteiroSessions",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // `porteiro demo` only: the sample legacy app.
         .target(
             name: "PorteiroDemo",
             dependencies: [
+                "PorteiroRouting",
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -155,6 +174,7 @@ let package = Package(
                 "PorteiroRouting",
                 "PorteiroServer",
                 "PorteiroDemo",
+                "PorteiroDevProvider",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -180,6 +200,11 @@ let package = Package(
                 "PorteiroAuth", "PorteiroSessions", "PorteiroMetrics",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PorteiroDevProviderTests",
+            dependencies: ["PorteiroDevProvider", "PorteiroOIDC", "PorteiroRouting"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -214,6 +239,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

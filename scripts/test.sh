@@ -14,10 +14,11 @@ need_swift() {
 }
 
 # System libraries the Swift packages link against, and the real tools the tests drive:
-# nginx (forward-auth), curl (HTTP/2), openssl (test certificates), systemd-analyze (the unit).
+# nginx (forward-auth), curl (HTTP/2), openssl (test certificates), systemd-analyze (the unit),
+# Chromium and its driver (the browser suite).
 install_system_packages() {
   local missing=()
-  for pkg in libssl-dev zlib1g-dev nginx-light curl openssl systemd; do
+  for pkg in libssl-dev zlib1g-dev nginx-light curl openssl systemd chromium chromium-driver; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -54,7 +55,7 @@ install_python_tools() {
     log "creating .venv"
     python3 -m venv .venv
   fi
-  if ! .venv/bin/python -c "import oidc_provider_mock, oauth2_provider, pytest, requests, yaml, kubernetes_validate, dockerfile_parse" 2>/dev/null; then
+  if ! .venv/bin/python -c "import oidc_provider_mock, oauth2_provider, pytest, requests, yaml, kubernetes_validate, dockerfile_parse, selenium" 2>/dev/null; then
     log "installing tests/e2e/requirements.txt into .venv"
     .venv/bin/pip install -q -r tests/e2e/requirements.txt
   fi

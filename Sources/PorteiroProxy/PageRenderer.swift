@@ -1,4 +1,5 @@
 public import NIOHTTP1
+import PorteiroRouting
 
 /// Porteiro's own error pages: small, self-contained HTML (or JSON for API callers) in the
 /// client's language, carrying the request id that also appears in the log, never a stack trace.
@@ -34,7 +35,7 @@ public struct PageRenderer: Sendable {
         headers.add(name: "Content-Security-Policy", value: "default-src 'none'; style-src 'unsafe-inline'")
         let values = [
             "lang": language.rawValue, "status": "\(status.code)", "title": language.title(status), "message": message,
-            "request_id": requestID,
+            "request_id": requestID, "request_id_label": PageText.requestIDLabel.localized(language),
         ]
         var body = template
         for (name, value) in values { body = body.replacingAll("{{\(name)}}", with: htmlEscaped(value)) }
@@ -50,7 +51,7 @@ public struct PageRenderer: Sendable {
         <meta name="viewport" content="width=device-width,initial-scale=1">
         <style>body{font:16px system-ui,sans-serif;max-width:36em;margin:4em auto;padding:0 1em;color:#222}
         small{color:#666}</style></head><body><h1>{{status}} {{title}}</h1><p>{{message}}</p>{{link}}
-        <p><small>Request id: {{request_id}} · Porteiro</small></p></body></html>
+        <p><small>{{request_id_label}}: {{request_id}} · Porteiro</small></p></body></html>
 
         """
 }

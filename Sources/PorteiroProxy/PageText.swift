@@ -105,6 +105,8 @@ extension PageText {
         en: "This address does not accept that request method.", ptBR: "Este endereço não aceita esse método de requisição.")
     public static let signOut = PageText(en: "Sign out", ptBR: "Sair")
 
+    public static let requestIDLabel = PageText(en: "Request id", ptBR: "Código da requisição")
+
     public static func notAllowed(user: String) -> PageText {
         PageText(
             en: "You are signed in as \(user), but this page is not open to you.",

@@ -27,7 +27,10 @@ enum ConnectionInitializer {
                         try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                         try GatewayPipeline.addGatewayHandler(stream, shared: shared, isTLS: true)
                     }
-                }.map { _ in }
+                }.flatMapThrowing { multiplexer in
+                    let keeper = HTTP2ConnectionKeeper(idleTimeout: TimeAmount(shared.settings.current.idleTimeout))
+                    try connection.pipeline.syncOperations.addHandler(keeper, position: .before(multiplexer))
+                }
             },
             http1ChannelConfigurator: { connection in
                 connection.eventLoop.makeCompletedFuture { try GatewayPipeline.configure(connection, shared: shared, isTLS: true) }

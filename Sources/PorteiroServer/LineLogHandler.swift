@@ -1,7 +1,7 @@
 public import Foundation
 public import Logging
 public import PorteiroConfig
-import PorteiroProxy
+import PorteiroRouting
 
 /// One line per event on standard error, as logfmt or JSON (`logging.format`), so log shippers
 /// (Loki, Fluent Bit, CloudWatch) parse the access log without a custom pattern. The message and

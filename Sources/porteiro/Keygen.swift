@@ -8,8 +8,11 @@ struct Keygen: ParsableCommand {
     )
 
     func run() {
-        let key = SymmetricKey(size: .bits256)
-        print(key.withUnsafeBytes { Data($0).base64EncodedString() })
+        print(Self.freshSecret())
+    }
+
+    static func freshSecret() -> String {
+        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
     }
 }
 

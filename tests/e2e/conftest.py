@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,11 @@ def wait_until_up(url, process, timeout=30):
         if process.poll() is not None:
             raise RuntimeError(f"{process.args[0]} exited with {process.returncode} before {url} answered")
         try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
+            # Health checks only: the TLS demos use a self-signed test certificate.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if requests.get(url, timeout=1, verify=False).status_code == 200:
+                    return
         except requests.RequestException:
             pass
         time.sleep(0.1)
@@ -106,11 +110,11 @@ def start_mock_provider(port=None):
     return Provider("mock", issuer, "porteiro-mock", "mock-secret", process)
 
 
-def start_django_provider(tmp, porteiro_port, confidential=False):
+def start_django_provider(tmp, porteiro_port, confidential=False, scheme="http"):
     port = free_port()
     here = Path(__file__).resolve().parent / "django_op"
     state = tmp / f"django-op-{port}"
-    public_url = f"http://127.0.0.1:{porteiro_port}"
+    public_url = f"{scheme}://127.0.0.1:{porteiro_port}"
     subprocess.run([sys.executable, str(here / "setup_op.py"), str(state), public_url + "/oauth2/callback", public_url + "/"],
                    check=True, cwd=here)
     env = dict(os.environ, OP_STATE_DIR=str(state), OP_ACCESS_TOKEN_SECONDS=str(TOKEN_SECONDS))

@@ -1,0 +1,51 @@
+/// Who may log in at the development provider, which clients it knows, and how long its tokens
+/// live. Everything is in memory and gone when the process ends.
+public struct DevProviderSettings: Sendable {
+    public struct User: Sendable {
+        public var username: String
+        public var password: String
+        public var name: String
+        public var email: String
+        public var groups: [String]
+
+        public init(username: String, password: String, name: String, email: String, groups: [String]) {
+            self.username = username
+            self.password = password
+            self.name = name
+            self.email = email
+            self.groups = groups
+        }
+    }
+
+    /// A public client: a `client_id` and the exact redirect URIs it registered, no secret.
+    public struct Client: Sendable {
+        public var id: String
+        public var redirectURIs: [String]
+        /// Where the provider may send the browser after logout: URLs starting with one of these.
+        public var postLogoutRedirectPrefixes: [String]
+
+        public init(id: String, redirectURIs: [String], postLogoutRedirectPrefixes: [String]) {
+            self.id = id
+            self.redirectURIs = redirectURIs
+            self.postLogoutRedirectPrefixes = postLogoutRedirectPrefixes
+        }
+    }
+
+    public var users: [User]
+    public var clients: [Client]
+    public var accessTokenLifetime: Duration
+    /// Refresh tokens rotate at each use; an unused one expires after this long.
+    public var refreshTokenLifetime: Duration = .seconds(8 * 3600)
+
+    public init(users: [User], clients: [Client], accessTokenLifetime: Duration = .seconds(300)) {
+        self.users = users
+        self.clients = clients
+        self.accessTokenLifetime = accessTokenLifetime
+    }
+
+    /// The demo's people: `maria` is in group `servidores`, `joao` in none.
+    public static let demoUsers = [
+        User(username: "maria", password: "maria", name: "Maria Silva", email: "maria@example.org", groups: ["servidores"]),
+        User(username: "joao", password: "joao", name: "João Souza", email: "joao@example.org", groups: []),
+    ]
+}

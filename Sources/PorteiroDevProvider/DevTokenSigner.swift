@@ -1,0 +1,68 @@
+import CryptoExtras
+import ExtrasBase64
+import Foundation
+import JWTKit
+
+/// The provider's signing key: RSA 2048, made at start, never written anywhere. Tokens are RS256
+/// JWTs signed with jwt-kit; the public half is served as the JWKS.
+struct DevTokenSigner: Sendable {
+    let keys: JWTKeyCollection
+    let jwks: String
+    static let keyID = "dev-\(Int(Date().timeIntervalSince1970))"
+
+    static func make() async throws -> DevTokenSigner {
+        let backing = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let key = try Insecure.RSA.PrivateKey(backing: backing)
+        let keys = await JWTKeyCollection().add(rsa: key, digestAlgorithm: .sha256, kid: JWKIdentifier(string: keyID))
+        let (modulus, exponent) = try key.publicKey.getKeyPrimitives()
+        let jwk: [String: String] = [
+            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": keyID, "n": base64URL(modulus), "e": base64URL(exponent),
+        ]
+        let document = try JSONSerialization.data(withJSONObject: ["keys": [jwk]], options: [.sortedKeys])
+        return DevTokenSigner(keys: keys, jwks: String(decoding: document, as: UTF8.self))
+    }
+
+    func sign(_ claims: DevClaims) async throws -> String {
+        try await keys.sign(claims, kid: JWKIdentifier(string: Self.keyID))
+    }
+
+    /// The claims of a token this provider signed and that has not expired; nil otherwise.
+    func verify(_ token: String) async -> DevClaims? {
+        try? await keys.verify(token, as: DevClaims.self)
+    }
+}
+
+/// The claims of the provider's ID and access tokens (one shape; absent fields are not encoded).
+struct DevClaims: JWTPayload {
+    var iss: String
+    var sub: String
+    var aud: String
+    var azp: String
+    var exp: Int
+    var iat: Int
+    var sid: String
+    var name: String
+    var preferredUsername: String
+    var email: String
+    var emailVerified = true
+    var groups: [String]
+    var nonce: String?
+    var authTime: Int?
+    var scope: String?
+    var typ: String
+
+    enum CodingKeys: String, CodingKey {
+        case iss, sub, aud, azp, exp, iat, sid, name, email, groups, nonce, scope, typ
+        case preferredUsername = "preferred_username"
+        case emailVerified = "email_verified"
+        case authTime = "auth_time"
+    }
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try ExpirationClaim(value: Date(timeIntervalSince1970: Double(exp))).verifyNotExpired()
+    }
+}
+
+private func base64URL(_ data: Data) -> String {
+    Base64.encodeToString(bytes: Array(data), options: [.base64UrlAlphabet, .omitPaddingCharacter])
+}
