@@ -184,6 +184,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // `swift run -c release porteiro-microbench`: the per-request pure work, timed (bench/micro).
+        .executableTarget(
+            name: "porteiro-microbench",
+            dependencies: [
+                "PorteiroConfig", "PorteiroOIDC", "PorteiroPolicy", "PorteiroRouting", "PorteiroSessions",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            path: "bench/micro",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "PorteiroConfigTests",
             dependencies: ["PorteiroConfig"],

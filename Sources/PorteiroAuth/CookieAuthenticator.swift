@@ -74,7 +74,12 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         if session.needsRefresh(now: request.now, margin: refreshMargin) {
             return .refreshNeeded(PendingRefresh(session: session))
         }
-        return .signedIn(user(for: session, setCookies: []))
+        var signedIn = user(for: session, setCookies: [])
+        // Until the session ends or its refresh falls due, this cookie keeps meaning this user.
+        let refreshDue = session.refreshToken != nil && session.accessTokenExpiresAt != 0
+            ? session.accessTokenExpiresAt - refreshMargin : Int64.max
+        signedIn.reusableUntil = min(session.expiresAt, refreshDue)
+        return .signedIn(signedIn)
     }
 
     public func startLogin(_ request: AuthRequest, returnTo: String?) -> LocalResponse {

@@ -84,10 +84,13 @@ public struct SignedInUser: Sendable, Equatable {
     public var accessToken: String
     /// `Set-Cookie` values for the response (a refreshed session).
     public var setCookies: [String]
+    /// Unix seconds until which the same `Cookie` header means this same user, so a connection may
+    /// reuse this answer instead of opening the cookie again; 0 = never.
+    public var reusableUntil: Int64
 
     public init(
         user: String, email: String, groups: [String], roles: [String] = [], claims: [String: [String]] = [:],
-        accessToken: String, setCookies: [String] = []
+        accessToken: String, setCookies: [String] = [], reusableUntil: Int64 = 0
     ) {
         self.user = headerSafe(user)
         self.email = headerSafe(email)
@@ -96,6 +99,7 @@ public struct SignedInUser: Sendable, Equatable {
         self.claims = claims
         self.accessToken = headerSafe(accessToken)
         self.setCookies = setCookies
+        self.reusableUntil = reusableUntil
     }
 }
 

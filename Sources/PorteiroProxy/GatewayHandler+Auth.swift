@@ -32,8 +32,13 @@ extension GatewayHandler {
         if route.auth == .bearer, !route.allowSession {
             return refuseBearer(head, route: route, request: request, log: log, tokenRefused: false)
         }
+        let cookies = head.headers["cookie"]
+        if let memo = sessionMemo, request.now < memo.user.reusableUntil, memo.cookies == cookies {
+            return admit(memo.user, head: head, route: route, target: target, request: request, log: log, context: context)
+        }
         switch authenticator.authenticate(request) {
         case .signedIn(let user):
+            sessionMemo = user.reusableUntil > request.now ? SessionMemo(cookies: cookies, user: user) : nil
             admit(user, head: head, route: route, target: target, request: request, log: log, context: context)
         case .anonymous(let clearCookies) where route.auth == .optional:
             proxy(head, route: route, target: target, identity: nil, requestID: request.requestID, log: log, context: context)

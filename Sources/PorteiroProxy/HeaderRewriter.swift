@@ -1,5 +1,6 @@
 public import NIOHTTP1
 public import PorteiroRouting
+import PorteiroSessions
 
 /// Turns the client's request head into the upstream's, and the upstream's response head into the
 /// client's (RFC 9110 §7.6.1 hop-by-hop rules). Pure, so every rule has a microsecond unit test.
@@ -138,14 +139,17 @@ public struct HeaderRewriter: Sendable {
     static func removeCookies(startingWith prefix: String, from headers: inout HTTPHeaders) {
         let values = headers["cookie"]
         guard !values.isEmpty else { return }
-        let kept = values.flatMap { $0.split(separator: ";") }
-            .map { $0.trimmingCharacters(in: " ") }
-            .filter { pair in
-                let name = pair.prefix(while: { $0 != "=" })
+        let chunkPrefix = prefix + "_"
+        var kept = ""
+        for value in values {
+            CookieHeader.forEachPair(in: value) { name, _, pair in
                 let bare = name.hasPrefix("__Host-") ? name.dropFirst(7) : name
-                return !(bare == prefix || bare.hasPrefix(prefix + "_"))
+                guard !(bare == prefix || bare.hasPrefix(chunkPrefix)) else { return }
+                if !kept.isEmpty { kept += "; " }
+                kept += pair
             }
+        }
         headers.remove(name: "cookie")
-        if !kept.isEmpty { headers.add(name: "Cookie", value: kept.joined(separator: "; ")) }
+        if !kept.isEmpty { headers.add(name: "Cookie", value: kept) }
     }
 }

@@ -47,7 +47,10 @@ struct GatewayHarness {
     let connector: EmbeddedConnector
     let readCounter = ReadCounter()
 
-    init(routes: [RouteConfig] = [RouteConfig(path: "/", upstream: "http://app:8080", auth: .none)], idleTimeout: Duration = .seconds(60)) throws {
+    init(
+        routes: [RouteConfig] = [RouteConfig(path: "/", upstream: "http://app:8080", auth: .none)], idleTimeout: Duration = .seconds(60),
+        authenticator: (any GatewayAuthenticator)? = nil
+    ) throws {
         var config = GatewayConfig(routes: routes)
         config.server.idleTimeout = idleTimeout
         connector = EmbeddedConnector(loop: loop)
@@ -55,7 +58,7 @@ struct GatewayHarness {
         client = EmbeddedChannel(loop: loop)
         try client.pipeline.syncOperations.addHandler(readCounter)
         let shared = GatewayPipeline.Shared(
-            settings: GatewaySettingsBox(try GatewaySettings(config: config)), pools: pools, readiness: Readiness(),
+            settings: GatewaySettingsBox(try GatewaySettings(config: config, authenticator: authenticator)), pools: pools, readiness: Readiness(),
             maxHeaderBytes: config.server.maxHeaderBytes, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         try GatewayPipeline.configure(client, shared: shared, isTLS: false)
         try client.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 50_000)).wait()

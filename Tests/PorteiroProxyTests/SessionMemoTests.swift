@@ -1,0 +1,61 @@
+import NIOConcurrencyHelpers
+import NIOHTTP1
+import PorteiroConfig
+import PorteiroProxy
+import Testing
+
+/// Signs in whoever sends `Cookie: s=<name>`, counting how often it was asked.
+final class CountingAuthenticator: GatewayAuthenticator {
+    let calls = NIOLockedValueBox(0)
+    let reusableFor: Int64
+
+    init(reusableFor: Int64) {
+        self.reusableFor = reusableFor
+    }
+
+    var isReady: Bool { true }
+
+    func authenticate(_ request: AuthRequest) -> Authentication {
+        calls.withLockedValue { $0 += 1 }
+        guard let cookie = request.headers.first(name: "cookie"), cookie.hasPrefix("s=") else { return .anonymous(clearCookies: []) }
+        return .signedIn(SignedInUser(
+            user: String(cookie.dropFirst(2)), email: "", groups: [], accessToken: "t-" + cookie.dropFirst(2),
+            reusableUntil: reusableFor == 0 ? 0 : request.now + reusableFor))
+    }
+
+    func cachedBearer(_ token: String, audiences: Set<String>, now: Int64) -> SignedInUser? { nil }
+    func verifyBearer(_ token: String, audiences: Set<String>, now: Int64) async -> SignedInUser? { nil }
+    func identity(of pending: PendingRefresh) -> SignedInUser { SignedInUser(user: "", email: "", groups: [], accessToken: "") }
+    func refresh(_ pending: PendingRefresh, request: AuthRequest) async -> Authentication { .anonymous(clearCookies: []) }
+    func startLogin(_ request: AuthRequest, returnTo: String?) -> LocalResponse { .plain(.unauthorized, "") }
+    func handle(_ endpoint: AuthEndpoint, _ request: AuthRequest) async -> LocalResponse { .plain(.notFound, "") }
+}
+
+/// A connection reuses the last session it opened while the same cookies come back.
+@Suite struct SessionMemoTests {
+    func exchange(_ gateway: GatewayHarness, cookie: String, upstream: Int = 0) throws -> String {
+        try gateway.clientSends("GET /x HTTP/1.1\r\nHost: p\r\nCookie: \(cookie)\r\n\r\n", byteByByte: false)
+        let sent = try gateway.upstreamReceived(upstream)
+        try gateway.upstreamSends(upstream, "HTTP/1.1 204 No Content\r\n\r\n")
+        _ = try gateway.clientReceived()
+        return sent
+    }
+
+    @Test func theSameCookiesAreOpenedOnceAndOtherCookiesAgain() throws {
+        let authenticator = CountingAuthenticator(reusableFor: 300)
+        let gateway = try GatewayHarness(routes: [RouteConfig(path: "/", upstream: "http://app:8080")], authenticator: authenticator)
+        #expect(try exchange(gateway, cookie: "s=maria").contains("Authorization: Bearer t-maria"))
+        #expect(try exchange(gateway, cookie: "s=maria").contains("Authorization: Bearer t-maria"))
+        #expect(authenticator.calls.withLockedValue { $0 } == 1, "the second request reused the first answer")
+        #expect(try exchange(gateway, cookie: "s=joao").contains("Authorization: Bearer t-joao"), "new cookies, new answer")
+        #expect(authenticator.calls.withLockedValue { $0 } == 2)
+    }
+
+    @Test func anAnswerThatMayNotBeReusedIsAskedAgain() throws {
+        let authenticator = CountingAuthenticator(reusableFor: 0)
+        let gateway = try GatewayHarness(routes: [RouteConfig(path: "/", upstream: "http://app:8080")], authenticator: authenticator)
+        _ = try exchange(gateway, cookie: "s=maria")
+        _ = try exchange(gateway, cookie: "s=maria")
+        #expect(authenticator.calls.withLockedValue { $0 } == 2)
+    }
+}
