@@ -19,7 +19,7 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 RUN=bench/.run
 UPSTREAM_PORT=18080 NGINX_PROXY_PORT=18081 PORTEIRO_PORT=18082 SINK_PORT=18083 APACHE_PORT=18084 PROVIDER_PORT=18085
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"  # 1,000 idle clients and their upstream connections
 
 need() {
   local missing=()
@@ -140,6 +140,8 @@ logging:
 provider:
   issuer: "http://127.0.0.1:$PROVIDER_PORT"
   client_id: bench-porteiro
+  # oidc-provider-mock authenticates every client; Porteiro still sends PKCE.
+  client_secret: bench-porteiro-secret
 session:
   secrets: ["$("$PORTEIRO" keygen)"]
 routes:

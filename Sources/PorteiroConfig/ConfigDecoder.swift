@@ -41,6 +41,7 @@ struct ConfigDecoder {
         if let n = e["config_poll_interval"], let v = reader.duration(n) { server.configPollInterval = v }
         if let n = e["max_header_bytes"], let v = reader.int(n, in: 1_024...1_048_576) { server.maxHeaderBytes = v }
         if let n = e["max_header_count"], let v = reader.int(n, in: 8...1_000) { server.maxHeaderCount = v }
+        if let n = e["threads"], let v = reader.int(n, in: 0...256) { server.threads = v }
         if let n = e["metrics_path"], let v = reader.string(n) { server.metricsPath = v }
         if let n = e["metrics_listen"], let v = reader.string(n) { server.metricsListen = v }
         if let n = e["tls"], let t = reader.mapping(n, keys: ConfigKeys.tls) {

@@ -62,6 +62,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var metricsListen: String?
     /// TLS termination; absent = plain HTTP (TLS ends at a load balancer in front).
     public var tls: TLSConfig?
+    /// Event-loop threads; 0 = one per core.
+    public var threads: Int = 0
 
     public init() {}
 }

@@ -15,6 +15,7 @@ enum RestartRequired {
         check("server.shutdown_grace", old.server.shutdownGrace == new.server.shutdownGrace)
         check("server.templates_dir", old.server.errorPageTemplate == new.server.errorPageTemplate)
         check("server.config_poll_interval", old.server.configPollInterval == new.server.configPollInterval)
+        check("server.threads", old.server.threads == new.server.threads)
         check("server.metrics_listen", old.server.metricsListen == new.server.metricsListen)
         // The files' contents reload live; which files, and whether TLS is on, do not.
         check("server.tls", old.server.tls == new.server.tls)

@@ -31,7 +31,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let logger = bootstrapLogging(config.logging)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: config.server.threads > 0 ? config.server.threads : System.coreCount)
         let service = GatewayService(config: config, source: (options.path, text), group: group, logger: logger)
         let services = ServiceGroup(
             configuration: .init(

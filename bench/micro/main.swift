@@ -38,9 +38,9 @@ func measureAsync(_ iterations: Int, _ body: () async -> Void) async -> Double {
     return batches.sorted()[3]
 }
 
-var rows: [(String, Double, String)] = []
-@MainActor func report(_ name: String, _ nanoseconds: Double, _ note: String = "") {
-    rows.append((name, nanoseconds, note))
+var rows: [(String, Double)] = []
+@MainActor func report(_ name: String, _ nanoseconds: Double) {
+    rows.append((name, nanoseconds))
     FileHandle.standardError.write(Data("\(name): \(String(format: "%.2f", nanoseconds / 1000)) µs\n".utf8))
 }
 
@@ -166,8 +166,8 @@ report("  reference: bare RSA-2048 PKCS#1 v1.5 verify", measure(2_000) {
 })
 
 print()
-print("| case | µs per operation | |")
-print("| --- | ---: | --- |")
-for (name, nanoseconds, note) in rows {
-    print("| \(name) | \(String(format: nanoseconds < 1_000 ? "%.3f" : "%.2f", nanoseconds / 1_000)) | \(note) |")
+print("| case | µs per operation |")
+print("| --- | ---: |")
+for (name, nanoseconds) in rows {
+    print("| \(name) | \(String(format: nanoseconds < 1_000 ? "%.3f" : "%.2f", nanoseconds / 1_000)) |")
 }
