@@ -197,6 +197,13 @@ let package = Package(
             path: "bench/micro",
             swiftSettings: strict
         ),
+        // Fuzz targets (fuzz/run.sh builds them with libFuzzer); a plain build replays fuzz/corpus.
+        .executableTarget(
+            name: "porteiro-fuzz",
+            dependencies: ["PorteiroConfig", "PorteiroOIDC", "PorteiroRouting", "PorteiroSessions"],
+            path: "fuzz/Sources",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "PorteiroConfigTests",
             dependencies: ["PorteiroConfig"],

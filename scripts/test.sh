@@ -68,6 +68,9 @@ if grep -qE "^✘|Test run .* failed|with [1-9][0-9]* failures" "$build_log.test
   status=1
 fi
 
+log "replaying the fuzz corpus (seeds and past findings)"
+"$(swift build --show-bin-path)/porteiro-fuzz" fuzz/corpus || status=1
+
 install_python_tools
 log "running the end-to-end suite against real OpenID providers"
 PORTEIRO_BIN="$(swift build --show-bin-path)/porteiro" .venv/bin/python -m pytest tests/e2e -q -p no:cacheprovider || status=1
