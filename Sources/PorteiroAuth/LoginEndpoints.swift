@@ -96,7 +96,7 @@ extension CookieAuthenticator {
         return Session(
             subject: identity.subject, user: identity.user, email: identity.email, groups: identity.groups,
             roles: identity.roles, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, idToken: idToken,
-            sid: identity.sid, accessTokenExpiresAt: tokens.expiresIn.map { now + Int64($0) } ?? 0, createdAt: now,
+            sid: identity.sid, accessTokenExpiresAt: tokens.accessTokenExpiresAt(now: now), createdAt: now,
             expiresAt: now + lifetime,
             claims: policyClaims(from: all))
     }
@@ -120,7 +120,7 @@ extension CookieAuthenticator {
         refreshed.accessToken = tokens.accessToken
         refreshed.refreshToken = tokens.refreshToken ?? refreshToken
         refreshed.idToken = tokens.idToken ?? session.idToken
-        refreshed.accessTokenExpiresAt = tokens.expiresIn.map { now + Int64($0) } ?? 0
+        refreshed.accessTokenExpiresAt = tokens.accessTokenExpiresAt(now: now)
         return refreshed
     }
 }

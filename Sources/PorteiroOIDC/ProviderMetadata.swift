@@ -1,3 +1,4 @@
+import JWTKit
 public import PorteiroConfig
 
 /// What the provider's discovery document says (OpenID Connect Discovery 1.0), after the
@@ -77,4 +78,20 @@ public struct TokenResponse: Sendable, Equatable, Codable {
         self.refreshToken = refreshToken
         self.idToken = idToken
     }
+
+    /// Unix seconds when the access token expires: from `expires_in` (RFC 6749 only recommends it),
+    /// else from the `exp` of a JWT access token — read with jwt-kit, not verified, since it only
+    /// schedules the next refresh — else 0 (unknown: no refresh is scheduled).
+    public func accessTokenExpiresAt(now: Int64) -> Int64 {
+        if let expiresIn { return now + Int64(expiresIn) }
+        guard let parsed = try? DefaultJWTParser().parse(Array(accessToken.utf8), as: ExpiryOnly.self) else { return 0 }
+        return Int64(parsed.payload.exp.value.timeIntervalSince1970)
+    }
+}
+
+/// Just the `exp` of a token whose signature is the resource server's business, not Porteiro's.
+private struct ExpiryOnly: JWTPayload {
+    var exp: ExpirationClaim
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
 }

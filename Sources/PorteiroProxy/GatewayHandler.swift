@@ -55,6 +55,8 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The last session this connection opened: a browser sends the same cookies with every
     /// request, and comparing them costs far less than opening them (base64, AES-GCM, inflate).
     var sessionMemo: SessionMemo?
+    /// True while this connection is counted in `porteiro_open_connections`.
+    var countedAsOpen = false
 
     init(settings: GatewaySettingsBox, pool: UpstreamConnectionPool, readiness: Readiness, isTLS: Bool, logger: Logger) {
         self.peer.isTLS = isTLS
@@ -76,7 +78,10 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func connectionBecameActive(_ context: ChannelHandlerContext) {
-        settings.metrics.openConnections.increment()
+        if !countedAsOpen {
+            countedAsOpen = true
+            settings.metrics.openConnections.increment()
+        }
         let address = context.channel.remoteAddress
         let bytes = address?.rawIPBytes ?? []
         peer.address = address?.ipAddress ?? "unknown"
@@ -84,7 +89,11 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         armIdleTimer()
     }
 
+    /// Also the end of a connection: NIO removes every handler when a channel closes, and a
+    /// WebSocket tunnel removes this one early (its channel then never reaches `channelInactive` here).
     func handlerRemoved(context: ChannelHandlerContext) {
+        if countedAsOpen { settings.metrics.openConnections.decrement() }
+        countedAsOpen = false
         idleTimer?.cancel()
         self.context = nil
     }
@@ -134,7 +143,6 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        settings.metrics.openConnections.decrement()
         abandonExchange()
         state = .closed
         idleTimer?.cancel()

@@ -1,7 +1,7 @@
 /// The cookies of a request's `Cookie` header(s), by name. A name sent twice keeps its first
 /// value (browsers send the most specific cookie first).
 ///
-/// Parsed over UTF-8 bytes, not `Character`s: a logged-in request carries a 2 KiB cookie, and
+/// Parsed over UTF-8 bytes, not `Character`s: a signed-in request carries a 2 KiB cookie, and
 /// grapheme-aware splitting of it cost ~40 µs per request where this takes well under one.
 public struct CookieHeader: Sendable {
     public private(set) var values: [String: Substring] = [:]
