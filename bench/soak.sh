@@ -11,7 +11,7 @@ RUN=bench/.soak
 UPSTREAM_PORT=18180 PORTEIRO_PORT=18182 METRICS_PORT=18183 PROVIDER_PORT=18185
 command -v wrk >/dev/null && command -v nginx >/dev/null || {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk curl >/dev/null; }
-.venv/bin/python -c "import oidc_provider_mock, requests" 2>/dev/null || {
+.venv/bin/python -c "import requests" 2>/dev/null || {
   python3 -m venv .venv && .venv/bin/pip install -q -r tests/e2e/requirements.txt; }
 swift build -c release --product porteiro 2>&1 | grep -E "error" >&2 || true
 PORTEIRO=$(swift build -c release --show-bin-path)/porteiro
@@ -37,7 +37,6 @@ logging: { level: warning, access_log: false }
 provider:
   issuer: "http://127.0.0.1:$PROVIDER_PORT"
   client_id: soak
-  client_secret: soak-secret
 session:
   secrets: ["$SECRET"]
   refresh_before: 30s
@@ -78,9 +77,9 @@ PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   [ -f "$RUN/upstream.pid" ] && kill "$(cat "$RUN/upstream.pid")" 2>/dev/null || true; }
 trap cleanup EXIT
-.venv/bin/python -m oidc_provider_mock --port "$PROVIDER_PORT" --token-max-age 60 \
-  --user-claims '{"sub": "maria", "preferred_username": "maria", "email": "maria@example.org", "groups": ["servidores"]}' \
-  >"$RUN/logs/provider.log" 2>&1 & PIDS+=($!)
+# Porteiro's development provider gives refreshed tokens the same 60 s (oidc-provider-mock gives them an hour).
+"$PORTEIRO" dev-provider --port "$PROVIDER_PORT" --client-id soak --gateway "http://127.0.0.1:$PORTEIRO_PORT" \
+  --token-lifetime 60s >"$RUN/logs/provider.log" 2>&1 & PIDS+=($!)
 nginx -c "$PWD/$RUN/upstream.conf" -p "$PWD/$RUN" -g 'daemon on;'
 "$PORTEIRO" serve --config "$RUN/porteiro.yaml" 2>"$RUN/logs/porteiro.err" & PIDS+=($!)
 PID=$!

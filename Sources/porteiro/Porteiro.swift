@@ -8,7 +8,7 @@ struct Porteiro: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reverse-proxy authentication gateway: OpenID Connect login in front of legacy web apps.",
         version: version,
-        subcommands: [Serve.self, Demo.self, CheckConfig.self, Routes.self, Keygen.self, Version.self],
+        subcommands: [Serve.self, Demo.self, DevProviderCommand.self, CheckConfig.self, Routes.self, Keygen.self, Version.self],
         defaultSubcommand: nil
     )
 }

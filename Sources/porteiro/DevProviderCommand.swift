@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import NIOPosix
+import PorteiroConfig
+import PorteiroDevProvider
+
+/// The demo's development provider on its own, for trying `serve` (or a soak) without an IAM.
+struct DevProviderCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev-provider",
+        abstract: "Run the development OpenID provider alone (users maria/maria, joao/joao; not for production)."
+    )
+
+    @Option(help: "Port on 127.0.0.1.")
+    var port = 4181
+
+    @Option(help: "The public client's id.")
+    var clientID = "porteiro-demo"
+
+    @Option(help: "The gateway's public URL: its /oauth2/callback is the registered redirect URI.")
+    var gateway = "http://127.0.0.1:4180"
+
+    @Option(help: "Access-token lifetime, e.g. 60s (refreshed tokens get it too).")
+    var tokenLifetime = "5m"
+
+    func run() async throws {
+        guard let lifetime = ConfigDuration.parse(tokenLifetime), lifetime > .zero else {
+            throw ValidationError("--token-lifetime: \"\(tokenLifetime)\" is not a duration like 30s or 5m")
+        }
+        let client = DevProviderSettings.Client(
+            id: clientID, redirectURIs: [gateway + "/oauth2/callback"], postLogoutRedirectPrefixes: [gateway + "/"])
+        var settings = DevProviderSettings(users: DevProviderSettings.demoUsers, clients: [client])
+        settings.accessTokenLifetime = lifetime
+        let provider = try await DevProvider.start(settings: settings, group: MultiThreadedEventLoopGroup.singleton, port: port)
+        FileHandle.standardOutput.write(Data("development provider — not for production: \(provider.issuer)\n".utf8))
+        while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+    }
+}
