@@ -26,8 +26,8 @@ for target in "${TARGETS[@]}"; do
   echo "== $target: $SECONDS_PER_TARGET s" >&2
   # The jwt target awaits jwt-kit (async): a finishing task may still hold the last input's objects
   # when LeakSanitizer looks, a false report (50,000 JWKS parses in a loop keep RSS flat).
-  extra=(); [ "$target" = jwt ] && extra=(-detect_leaks=0)
-  PORTEIRO_FUZZ_TARGET="$target" "$BIN" "${extra[@]}" -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -timeout=10 \
+  extra=(); leaks=1; [ "$target" = jwt ] && extra=(-detect_leaks=0) && leaks=0
+  ASAN_OPTIONS="detect_leaks=$leaks" PORTEIRO_FUZZ_TARGET="$target" "$BIN" "${extra[@]}" -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -timeout=10 \
     -max_len=8192 -print_final_stats=1 -artifact_prefix="fuzz/.work/$target-" "$work" > "$log" 2>&1 || status=$?
   runs=$(grep -E "^stat::number_of_executed_units" "$log" | awk '{print $2}' || true)
   coverage=$(grep -E "#[0-9]+.*cov:" "$log" | tail -1 | sed -E 's/.*cov: ([0-9]+).*ft: ([0-9]+).*/\1 edges, \2 features/' || true)
