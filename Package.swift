@@ -217,8 +217,11 @@ let package = Package(
         .testTarget(
             name: "PorteiroAuthTests",
             dependencies: [
-                "PorteiroAuth", "PorteiroSessions", "PorteiroMetrics",
+                "PorteiroAuth", "PorteiroSessions", "PorteiroMetrics", "PorteiroConfig", "PorteiroProxy", "PorteiroRouting",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

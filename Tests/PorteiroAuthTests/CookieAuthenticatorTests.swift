@@ -1,0 +1,94 @@
+import Crypto
+import Foundation
+import Logging
+import NIOHTTP1
+import PorteiroConfig
+import PorteiroMetrics
+import PorteiroProxy
+import PorteiroRouting
+@testable import PorteiroAuth
+import PorteiroSessions
+import Testing
+
+/// Hostile session cookies at the authenticator: each one is anonymous (and cleared), never a
+/// session and never an error.
+@Suite struct CookieAuthenticatorTests {
+    static let now: Int64 = 1_800_000_000
+
+    static func secret() -> String { SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() } }
+
+    static func authenticator(secrets: [String]) -> CookieAuthenticator {
+        var config = GatewayConfig(
+            provider: ProviderConfig(issuer: "https://iam.example.org/realms/gov", clientID: "portal", clientSecret: nil),
+            session: SessionConfig(secrets: secrets), routes: [RouteConfig(path: "/", upstream: "http://app")])
+        config.server.publicURL = "https://portal.example.org"
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        let client = ProviderClient(provider: config.provider!, metrics: GatewayMetrics())
+        let directory = ProviderDirectory(client: client, provider: config.provider!, logger: logger)
+        return CookieAuthenticator(config: config, directory: directory, client: client, metrics: GatewayMetrics(), logger: logger)
+    }
+
+    /// The `Cookie` header a browser holding this sealed session would send (chunked when large).
+    static func cookieHeader(_ session: Session, secret: String) -> String {
+        let sealer = SessionSealer(secrets: [SessionSecret.decode(secret)!])
+        let settings = CookieSettings(name: "_porteiro", secure: true)
+        let value = sealer.seal(session.encoded(), purpose: "session")
+        return CookieChunks.write(value, settings: settings, maxAge: 3600, present: CookieHeader([]))
+            .map { String($0.prefix { $0 != ";" }) }.joined(separator: "; ")
+    }
+
+    static func session(expiresAt: Int64 = now + 3600, tokenBytes: Int = 64) -> Session {
+        let token = (0..<tokenBytes).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
+        return Session(subject: "s", user: "maria", accessToken: token, createdAt: now - 60, expiresAt: expiresAt)
+    }
+
+    func authenticate(_ authenticator: CookieAuthenticator, cookie: String) -> Authentication {
+        authenticator.authenticate(AuthRequest(
+            headers: ["Cookie": cookie], target: try! RequestTarget.parse("/").get(), requestID: "r", now: Self.now))
+    }
+
+    func isAnonymousAndCleared(_ result: Authentication) -> Bool {
+        guard case .anonymous(let clear) = result else { return false }
+        return clear.contains { $0.hasPrefix("_porteiro") && $0.contains("Max-Age=0") }
+    }
+
+    @Test func aValidCookieSignsIn() {
+        let secret = Self.secret()
+        guard case .signedIn(let user) = authenticate(Self.authenticator(secrets: [secret]), cookie: Self.cookieHeader(Self.session(), secret: secret))
+        else {
+            Issue.record("expected a session")
+            return
+        }
+        #expect(user.user == "maria")
+    }
+
+    @Test func anExpiredPayloadIsAnonymousWhateverTheCookiesMaxAge() {
+        let secret = Self.secret()
+        let expired = Self.cookieHeader(Self.session(expiresAt: Self.now - 1), secret: secret)
+        #expect(isAnonymousAndCleared(authenticate(Self.authenticator(secrets: [secret]), cookie: expired)))
+    }
+
+    @Test func aCookieSealedUnderARetiredSecretIsAnonymous() {
+        let retired = Self.secret()
+        let cookie = Self.cookieHeader(Self.session(), secret: retired)
+        #expect(isAnonymousAndCleared(authenticate(Self.authenticator(secrets: [Self.secret()]), cookie: cookie)))
+        guard case .signedIn = authenticate(Self.authenticator(secrets: [Self.secret(), retired]), cookie: cookie) else {
+            Issue.record("while still listed, the old secret opens its cookies")
+            return
+        }
+    }
+
+    @Test func aChunkFromAnotherSessionIsAnonymous() throws {
+        let secret = Self.secret()
+        let authenticator = Self.authenticator(secrets: [secret])
+        let first = Self.cookieHeader(Self.session(tokenBytes: 4_000), secret: secret).components(separatedBy: "; ")
+        let second = Self.cookieHeader(Self.session(tokenBytes: 4_000), secret: secret).components(separatedBy: "; ")
+        try #require(first.count >= 2 && first.count == second.count, "both sessions span several cookies")
+        let spliced = ([first[0]] + second.dropFirst()).joined(separator: "; ")
+        #expect(isAnonymousAndCleared(authenticate(authenticator, cookie: spliced)))
+        let reordered = ([first[1], first[0]] + first.dropFirst(2)).enumerated().map { index, pair in
+            "_porteiro_\(index)=" + pair.split(separator: "=", maxSplits: 1)[1]
+        }.joined(separator: "; ")
+        #expect(isAnonymousAndCleared(authenticate(authenticator, cookie: reordered)))
+    }
+}
