@@ -14,12 +14,5 @@ OUT=$(mktemp)
 } > "$OUT"
 cat "$OUT"
 if [ "${WRITE_DOCS:-0}" = 1 ]; then
-  python3 - "$OUT" docs/performance.md <<'PY'
-import sys
-table, doc = open(sys.argv[1]).read().strip(), open(sys.argv[2]).read()
-start, end = "<!-- bench/micro.sh:start -->", "<!-- bench/micro.sh:end -->"
-head, rest = doc.split(start, 1)
-open(sys.argv[2], "w").write(head + start + "\n" + table + "\n" + end + rest.split(end, 1)[1])
-PY
-  echo "docs/performance.md updated" >&2
+  python3 bench/write_docs.py bench/micro.sh "$OUT"
 fi

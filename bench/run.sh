@@ -12,7 +12,6 @@
 # `auth: none` route. Paths: / (13 bytes) and /big (64 KiB). Any answer but 200 is a failure.
 # Then: Porteiro's memory with 1,000 idle keep-alive clients, and a 1 GiB download and upload.
 set -euo pipefail
-set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
@@ -315,12 +314,5 @@ echo
 cat "$TABLE"
 
 if [ "${WRITE_DOCS:-0}" = 1 ]; then
-  python3 - "$TABLE" docs/performance.md <<'PY'
-import sys
-table, doc = open(sys.argv[1]).read().strip(), open(sys.argv[2]).read()
-start, end = "<!-- bench/run.sh:start -->", "<!-- bench/run.sh:end -->"
-head, rest = doc.split(start, 1)
-open(sys.argv[2], "w").write(head + start + "\n" + table + "\n" + end + rest.split(end, 1)[1])
-PY
-  echo "docs/performance.md updated" >&2
+  python3 bench/write_docs.py bench/run.sh "$TABLE"
 fi

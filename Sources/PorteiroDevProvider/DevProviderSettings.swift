@@ -43,6 +43,13 @@ public struct DevProviderSettings: Sendable {
         self.accessTokenLifetime = accessTokenLifetime
     }
 
+    /// The demo's users and one public client for the gateway at `gateway` (its callback is the
+    /// redirect URI; any page of it may follow a logout).
+    public static func demo(clientID: String, gateway: String, accessTokenLifetime: Duration) -> DevProviderSettings {
+        let client = Client(id: clientID, redirectURIs: [gateway + "/oauth2/callback"], postLogoutRedirectPrefixes: [gateway + "/"])
+        return DevProviderSettings(users: demoUsers, clients: [client], accessTokenLifetime: accessTokenLifetime)
+    }
+
     /// The demo's people: `maria` is in group `servidores`, `joao` in none.
     public static let demoUsers = [
         User(username: "maria", password: "maria", name: "Maria Silva", email: "maria@example.org", groups: ["servidores"]),

@@ -38,22 +38,17 @@ struct Demo: AsyncParsableCommand {
 
     func validate() throws {
         if (tlsCertificate == nil) != (tlsKey == nil) { throw ValidationError("--tls-certificate and --tls-key go together") }
-        guard let lifetime = ConfigDuration.parse(tokenLifetime), lifetime > .zero else {
-            throw ValidationError("--token-lifetime: \"\(tokenLifetime)\" is not a duration like 30s or 5m")
-        }
+        _ = try tokenLifetimeOption(tokenLifetime)
     }
 
     func run() async throws {
-        let lifetime = ConfigDuration.parse(tokenLifetime)!
+        let lifetime = try tokenLifetimeOption(tokenLifetime)
         let logger = bootstrapLogging(LoggingConfig())
         let group = MultiThreadedEventLoopGroup.singleton
         let gateway = "\(tlsCertificate == nil ? "http" : "https")://127.0.0.1:\(port)"
         var provider: DevProvider?
         if issuer == nil {
-            let client = DevProviderSettings.Client(
-                id: clientID, redirectURIs: [gateway + "/oauth2/callback"], postLogoutRedirectPrefixes: [gateway + "/"])
-            var settings = DevProviderSettings(users: DevProviderSettings.demoUsers, clients: [client])
-            settings.accessTokenLifetime = lifetime
+            let settings = DevProviderSettings.demo(clientID: clientID, gateway: gateway, accessTokenLifetime: lifetime)
             provider = try await DevProvider.start(settings: settings, group: group, port: providerPort ?? port + 1)
         }
         let app = try await SampleApp.start(group: group)

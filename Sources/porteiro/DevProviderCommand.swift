@@ -23,16 +23,23 @@ struct DevProviderCommand: AsyncParsableCommand {
     @Option(help: "Access-token lifetime, e.g. 60s (refreshed tokens get it too).")
     var tokenLifetime = "5m"
 
+    func validate() throws {
+        _ = try tokenLifetimeOption(tokenLifetime)
+    }
+
     func run() async throws {
-        guard let lifetime = ConfigDuration.parse(tokenLifetime), lifetime > .zero else {
-            throw ValidationError("--token-lifetime: \"\(tokenLifetime)\" is not a duration like 30s or 5m")
-        }
-        let client = DevProviderSettings.Client(
-            id: clientID, redirectURIs: [gateway + "/oauth2/callback"], postLogoutRedirectPrefixes: [gateway + "/"])
-        var settings = DevProviderSettings(users: DevProviderSettings.demoUsers, clients: [client])
-        settings.accessTokenLifetime = lifetime
+        let settings = DevProviderSettings.demo(
+            clientID: clientID, gateway: gateway, accessTokenLifetime: try tokenLifetimeOption(tokenLifetime))
         let provider = try await DevProvider.start(settings: settings, group: MultiThreadedEventLoopGroup.singleton, port: port)
         FileHandle.standardOutput.write(Data("development provider — not for production: \(provider.issuer)\n".utf8))
         while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
     }
+}
+
+/// `--token-lifetime` of `demo` and `dev-provider`: a positive duration like 30s or 5m.
+func tokenLifetimeOption(_ text: String) throws -> Duration {
+    guard let lifetime = ConfigDuration.parse(text), lifetime > .zero else {
+        throw ValidationError("--token-lifetime: \"\(text)\" is not a duration like 30s or 5m")
+    }
+    return lifetime
 }
