@@ -51,7 +51,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.redirectURI = publicURL + AuthEndpoint.callback.rawValue
         self.lifetime = session.lifetime.components.seconds
         self.refreshMargin = session.refreshBefore.components.seconds
-        self.refresher = RefreshCoordinator(metrics: metrics)
+        self.refresher = RefreshCoordinator(metrics: metrics, logger: logger)
         self.pages = PageRenderer(template: config.server.errorPageTemplate)
         self.policyClaimPaths = Set(config.routes.flatMap { $0.allow?.claims.keys.map { $0 } ?? [] })
         self.metrics = metrics
@@ -140,7 +140,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     }
 
     /// Expired login-state cookies, and all but the newest few, so abandoned attempts never push
-    /// the request headers past the limits.
+    /// the request headers past the limits; at most `LoginState.maxExpiredPerResponse` at a time.
     func staleLoginStates(_ request: AuthRequest) -> [String] {
         let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
         let prefix = cookies.fullName + "_state_"
@@ -150,6 +150,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         }.sorted { $0.1 > $1.1 }
         let keep = LoginState.maxConcurrent - 1
         return states.enumerated().filter { $0.offset >= keep || $0.element.1 == 0 }
+            .prefix(LoginState.maxExpiredPerResponse)
             .map { cookies.setCookie(name: $0.element.0, value: "", maxAge: 0) }
     }
 

@@ -1,4 +1,5 @@
 import Crypto
+import Logging
 import PorteiroMetrics
 import PorteiroSessions
 
@@ -6,51 +7,63 @@ import PorteiroSessions
 /// call to the token endpoint. A refresh that loses a race against a rotated refresh token (the
 /// IdP says `invalid_grant` because another request already used it) takes that request's result
 /// instead of logging the user out.
+///
+/// Only an OAuth refusal (a 4xx such as `invalid_grant`) ends a session. An IdP that is down, slow
+/// or failing (5xx) keeps it as it is, and the refresh is tried again a few seconds later rather
+/// than on every request.
 actor RefreshCoordinator {
     enum Outcome: Sendable {
         case refreshed(Session)
-        /// The IdP could not be reached: keep the session as it is.
+        /// The IdP could not be reached or failed: keep the session as it is.
         case keep(Session)
         /// The IdP refused: the session is over.
         case ended
     }
 
     private var inFlight: [String: Task<Outcome, Never>] = [:]
-    /// Results by the refresh token they replaced, kept for a minute for late losers of a race.
-    private var recent: [String: (outcome: Outcome, at: Int64)] = [:]
+    /// Results by the refresh token they replaced, until `until`: a minute for late losers of a
+    /// race, `retryAfterFailure` for a failed attempt.
+    private var recent: [String: (outcome: Outcome, until: Int64)] = [:]
     private let metrics: GatewayMetrics
+    private let logger: Logger
+    static let retryAfterFailure: Int64 = 5
 
-    init(metrics: GatewayMetrics) {
+    init(metrics: GatewayMetrics, logger: Logger) {
         self.metrics = metrics
+        self.logger = logger
     }
 
     func refresh(_ session: Session, now: Int64, using call: @escaping @Sendable (Session) async throws -> Session) async -> Outcome {
         let key = Self.key(session.refreshToken ?? session.accessToken)
-        recent = recent.filter { now - $0.value.at < 60 }
+        recent = recent.filter { now < $0.value.until }
         if let done = recent[key] { return done.outcome }
         if let running = inFlight[key] { return await running.value }
-        let metrics = self.metrics
+        let (metrics, logger) = (self.metrics, self.logger)
         let task = Task<Outcome, Never> {
             do {
                 let refreshed = try await call(session)
                 metrics.tokenRefreshes.increment()
                 return .refreshed(refreshed)
             } catch let failure as ProviderClient.Failure {
-                if case .refused = failure {
+                if case .refused(let status, _, _) = failure, status < 500 {
                     metrics.tokenRefreshFailed(.refused)
+                    logger.notice("token refresh refused; session ended", metadata: ["user": "\(session.user)", "error": "\(failure)"])
                     return .ended
                 }
                 metrics.tokenRefreshFailed(.unreachable)
+                logger.warning("token refresh failed; session kept", metadata: ["user": "\(session.user)", "error": "\(failure)"])
                 return .keep(session)
             } catch {
                 metrics.tokenRefreshFailed(.unreachable)
+                logger.warning("token refresh failed; session kept", metadata: ["user": "\(session.user)", "error": "\(error)"])
                 return .keep(session)
             }
         }
         inFlight[key] = task
         let outcome = await task.value
         inFlight[key] = nil
-        recent[key] = (outcome, now)
+        let kept = if case .keep = outcome { true } else { false }
+        recent[key] = (outcome, now + (kept ? Self.retryAfterFailure : 60))
         return outcome
     }
 

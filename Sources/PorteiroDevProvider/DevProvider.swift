@@ -16,9 +16,11 @@ public final class DevProvider: Sendable {
         self.channel = channel
     }
 
-    /// Binds `host:port` (port 0 picks a free one); the issuer is `http://host:port`.
+    /// Binds `host:port` (port 0 picks a free one); the issuer is `publicURL`, by default
+    /// `http://host:port` (a proxy in front of the provider makes it another URL).
     public static func start(
-        settings: DevProviderSettings, group: any EventLoopGroup, host: String = "127.0.0.1", port: Int = 0
+        settings: DevProviderSettings, group: any EventLoopGroup, host: String = "127.0.0.1", port: Int = 0,
+        publicURL: String? = nil
     ) async throws -> DevProvider {
         let signer = try await DevTokenSigner.make()
         // The issuer names the bound port, known only after binding; nobody can connect before.
@@ -34,7 +36,7 @@ public final class DevProvider: Sendable {
             }
             .bind(host: host, port: port)
             .get()
-        let issuer = "http://\(host):\(channel.localAddress?.port ?? port)"
+        let issuer = publicURL ?? "http://\(host):\(channel.localAddress?.port ?? port)"
         endpoints.withLockedValue { $0 = DevProviderEndpoints(issuer: issuer, settings: settings, signer: signer) }
         return DevProvider(issuer: issuer, channel: channel)
     }

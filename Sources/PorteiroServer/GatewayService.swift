@@ -5,7 +5,7 @@ public import ServiceLifecycle
 
 /// `porteiro serve` as a swift-service-lifecycle service: SIGTERM/SIGINT trigger the graceful
 /// shutdown that `GatewayServer.shutdown` performs.
-public struct GatewayService: Service {
+public struct GatewayService: Service, CustomStringConvertible {
     private let config: GatewayConfig
     private let source: (path: String, text: String)?
     private let group: any EventLoopGroup
@@ -19,6 +19,9 @@ public struct GatewayService: Service {
         self.group = group
         self.logger = logger
     }
+
+    /// What swift-service-lifecycle logs when it starts the service: never the configuration.
+    public var description: String { "GatewayService(listen: \(config.server.listen))" }
 
     public func run() async throws {
         let server = try await GatewayServer.start(config: config, group: group, logger: logger)

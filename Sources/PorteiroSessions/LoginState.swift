@@ -11,6 +11,9 @@ public struct LoginState: Sendable, Equatable {
     public static let lifetime: Int64 = 600
     /// At most this many attempts are kept; older state cookies are expired when a new one starts.
     public static let maxConcurrent = 4
+    /// Stale state cookies expired by one response, at most: a jar flooded with forged ones must not
+    /// make every answer carry hundreds of `Set-Cookie` lines; the rest go with later answers.
+    public static let maxExpiredPerResponse = 16
     static let formatVersion: UInt8 = 1
 
     public init(state: String, nonce: String, codeVerifier: String, returnTo: String, createdAt: Int64) {

@@ -23,6 +23,9 @@ struct DevProviderCommand: AsyncParsableCommand {
     @Option(help: "Access-token lifetime, e.g. 60s (refreshed tokens get it too).")
     var tokenLifetime = "5m"
 
+    @Option(help: "The issuer URL when a proxy sits in front of the provider (default http://127.0.0.1:<port>).")
+    var publicURL: String?
+
     func validate() throws {
         _ = try tokenLifetimeOption(tokenLifetime)
     }
@@ -30,7 +33,8 @@ struct DevProviderCommand: AsyncParsableCommand {
     func run() async throws {
         let settings = DevProviderSettings.demo(
             clientID: clientID, gateway: gateway, accessTokenLifetime: try tokenLifetimeOption(tokenLifetime))
-        let provider = try await DevProvider.start(settings: settings, group: MultiThreadedEventLoopGroup.singleton, port: port)
+        let provider = try await DevProvider.start(
+            settings: settings, group: MultiThreadedEventLoopGroup.singleton, port: port, publicURL: publicURL)
         FileHandle.standardOutput.write(Data("development provider — not for production: \(provider.issuer)\n".utf8))
         while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
     }

@@ -1,3 +1,4 @@
+import Logging
 import NIOConcurrencyHelpers
 @testable import PorteiroAuth
 import PorteiroMetrics
@@ -11,7 +12,7 @@ func session(refreshToken: String = "r1") -> Session {
 @Suite struct RefreshCoordinatorTests {
     @Test func concurrentRequestsOfOneSessionRefreshOnce() async {
         let metrics = GatewayMetrics()
-        let coordinator = RefreshCoordinator(metrics: metrics)
+        let coordinator = RefreshCoordinator(metrics: metrics, logger: Logger(label: "test"))
         let calls = NIOLockedValueBox(0)
         let outcomes = await withTaskGroup(of: String?.self) { group in
             for _ in 0..<20 {
@@ -35,7 +36,7 @@ func session(refreshToken: String = "r1") -> Session {
     }
 
     @Test func aLateRequestWithTheRotatedTokenGetsTheWinnersResult() async {
-        let coordinator = RefreshCoordinator(metrics: GatewayMetrics())
+        let coordinator = RefreshCoordinator(metrics: GatewayMetrics(), logger: Logger(label: "test"))
         _ = await coordinator.refresh(session(), now: 100) { old in
             var new = old
             new.accessToken = "a2"
@@ -49,7 +50,7 @@ func session(refreshToken: String = "r1") -> Session {
     }
 
     @Test func aRefusedRefreshEndsTheSessionAndAnUnreachableIdPKeepsIt() async {
-        let coordinator = RefreshCoordinator(metrics: GatewayMetrics())
+        let coordinator = RefreshCoordinator(metrics: GatewayMetrics(), logger: Logger(label: "test"))
         let refused = await coordinator.refresh(session(refreshToken: "x"), now: 100) { _ in
             throw ProviderClient.Failure.refused(status: 400, error: "invalid_grant", description: nil)
         }
@@ -59,5 +60,27 @@ func session(refreshToken: String = "r1") -> Session {
         }
         guard case .keep(let kept) = down else { Issue.record("expected .keep, got \(down)"); return }
         #expect(kept.accessToken == "a1")
+    }
+
+    /// A failing IdP is a fault, not a verdict: the user stays signed in, and the next attempt
+    /// waits a few seconds instead of hitting the IdP with every request.
+    @Test func anIdPAnswering500KeepsTheSessionAndIsRetriedAfterAFewSeconds() async {
+        let coordinator = RefreshCoordinator(metrics: GatewayMetrics(), logger: Logger(label: "test"))
+        let calls = NIOLockedValueBox(0)
+        let failing: @Sendable (Session) async throws -> Session = { _ in
+            calls.withLockedValue { $0 += 1 }
+            throw ProviderClient.Failure.refused(status: 500, error: "http_500", description: nil)
+        }
+        let first = await coordinator.refresh(session(refreshToken: "z"), now: 100, using: failing)
+        guard case .keep = first else { Issue.record("expected .keep, got \(first)"); return }
+        _ = await coordinator.refresh(session(refreshToken: "z"), now: 104, using: failing)
+        #expect(calls.withLockedValue { $0 } == 1, "within the retry delay the kept result is reused")
+        let recovered = await coordinator.refresh(session(refreshToken: "z"), now: 100 + RefreshCoordinator.retryAfterFailure) { _ in
+            var refreshed = session(refreshToken: "z2")
+            refreshed.accessToken = "a2"
+            return refreshed
+        }
+        guard case .refreshed(let new) = recovered else { Issue.record("expected .refreshed, got \(recovered)"); return }
+        #expect(new.accessToken == "a2")
     }
 }

@@ -21,6 +21,13 @@ func problems(_ yaml: String, env: [String: String] = [:], files: [String: Strin
 }
 
 let secret = "LL6RmrB6UvlvV2TTpm1B3CMt0E3OJH6y7OqdVldQnug="
+
+/// The commented example every operator starts from, config/porteiro.yaml.
+func referenceConfigText() throws -> String {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../config/porteiro.yaml").standardized
+    return try String(contentsOf: url, encoding: .utf8)
+}
 let minimalRoutes = """
     routes:
       - path: /
@@ -228,10 +235,19 @@ let minimalRoutes = """
         #expect(found.map(\.description) == ["not valid YAML: repeated key(s) routes"])
     }
 
+    @Test func describingAConfigNeverShowsItsSecrets() throws {
+        var config = try loader(env: ["PORTEIRO_COOKIE_SECRET": secret]).load(yaml: try referenceConfigText())
+        config.provider?.clientSecret = "client-s3cret"
+        var dumped = ""
+        dump(config, to: &dumped)
+        for text in ["\(config)", String(reflecting: config), dumped] {
+            #expect(!text.contains(secret) && !text.contains("client-s3cret"))
+            #expect(text.contains("redacted"))
+        }
+    }
+
     @Test func referenceFileLoadsAndMentionsEveryKey() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../config/porteiro.yaml").standardized
-        let text = try String(contentsOf: url, encoding: .utf8)
+        let text = try referenceConfigText()
         let config = try loader(env: ["PORTEIRO_COOKIE_SECRET": secret]).load(yaml: text)
         #expect(config.routes.count >= 3)
         for path in ConfigKeys.allPaths {

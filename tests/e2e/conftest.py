@@ -89,6 +89,10 @@ class Provider:
         """Completes the provider's own login page the way a person would."""
         if self.kind == "mock":
             return session.post(page.url, data={"sub": user}, timeout=10)
+        if self.kind == "dev":
+            form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
+            form = {name: html.unescape(value) for name, value in form.items()}
+            return session.post(self.issuer + "/authorize", data={**form, "username": user, "password": user}, timeout=10)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
         next_url = html.unescape(re.search(r'name="next" value="([^"]*)"', page.text).group(1))
         form = {"csrfmiddlewaretoken": token, "username": user, "password": f"{user}-pw", "next": next_url}
@@ -128,6 +132,19 @@ def start_django_provider(tmp, porteiro_port, confidential=False, scheme="http")
     return Provider("django", issuer, "porteiro-public", None, process)
 
 
+def start_dev_provider(gateway_port, port=None, public_url=None):
+    """`porteiro dev-provider` (users maria/maria, joao/joao) for the gateway on `gateway_port`; its
+    issuer is `public_url` when a proxy sits in front of it. A restart makes a new signing key."""
+    port = port or free_port()
+    args = [PORTEIRO_BIN, "dev-provider", "--port", str(port), "--client-id", "porteiro-dev",
+            "--gateway", f"http://127.0.0.1:{gateway_port}", "--token-lifetime", f"{TOKEN_SECONDS}s"]
+    if public_url:
+        args += ["--public-url", public_url]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until_up(f"http://127.0.0.1:{port}/.well-known/openid-configuration", process)
+    return Provider("dev", public_url or f"http://127.0.0.1:{port}", "porteiro-dev", None, process)
+
+
 class Porteiro:
     def __init__(self, url, process, log):
         self.url, self.process, self.log = url, process, log
@@ -136,7 +153,7 @@ class Porteiro:
         return self.log.read_text()
 
 
-def write_config(tmp, provider, upstream, port, public_url=None, trusted_proxies=()):
+def write_config(tmp, provider, upstream, port, public_url=None, trusted_proxies=(), server_extra="", provider_extra=""):
     secret_line = f'  client_secret: "{provider.client_secret}"\n' if provider.client_secret else ""
     public_url = public_url or f"http://127.0.0.1:{port}"
     config = tmp / f"porteiro-{port}.yaml"
@@ -146,14 +163,14 @@ server:
   public_url: "{public_url}"
   trusted_proxies: {json.dumps(list(trusted_proxies))}
   metrics_path: /metrics
-logging:
+{server_extra}logging:
   level: debug
 provider:
   issuer: "{provider.issuer}"
   client_id: "{provider.client_id}"
 {secret_line}  scopes: [openid, profile, email]
   clock_skew: 1s
-session:
+{provider_extra}session:
   secrets: ["${{PORTEIRO_COOKIE_SECRET}}"]
   refresh_before: 3s
 routes:
@@ -184,8 +201,8 @@ routes:
     return config
 
 
-def start_porteiro(tmp, provider, upstream, port, public_url=None, trusted_proxies=()):
-    config = write_config(tmp, provider, upstream, port, public_url, trusted_proxies)
+def start_porteiro(tmp, provider, upstream, port, public_url=None, trusted_proxies=(), **extra):
+    config = write_config(tmp, provider, upstream, port, public_url, trusted_proxies, **extra)
     log = tmp / f"porteiro-{port}.log"
     process = subprocess.Popen([PORTEIRO_BIN, "serve", "--config", str(config)],
                                env=dict(os.environ, PORTEIRO_COOKIE_SECRET=COOKIE_SECRET),

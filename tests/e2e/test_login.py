@@ -4,6 +4,7 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 import requests
+from conftest import COOKIE_SECRET
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
@@ -40,7 +41,9 @@ def test_login_forwards_bearer_and_identity(stack):
     assert cookie.has_nonstandard_attr("HttpOnly")
     assert "maria" not in cookie.value
     token = headers["authorization"].split(" ", 1)[1]
-    assert token not in porteiro.log_text() and cookie.value not in porteiro.log_text(), "no secret in logs"
+    log = porteiro.log_text()
+    assert token not in log and cookie.value not in log, "no token or cookie in logs, even at debug level"
+    assert COOKIE_SECRET not in log and (provider.client_secret or COOKIE_SECRET) not in log, "no secret either"
 
 
 def test_anonymous_api_calls_get_401_not_a_redirect(stack):
@@ -115,6 +118,41 @@ def test_callback_with_a_wrong_or_replayed_state_is_refused(stack):
     assert replay.status_code == 400 and "no longer valid" in replay.text
     forged = requests.get(porteiro.url + "/oauth2/callback?code=x&state=forged", timeout=10)
     assert forged.status_code == 400
+
+
+def test_a_code_used_once_is_refused_by_the_provider_and_makes_no_session(stack):
+    provider, porteiro = stack
+    session = requests.Session()
+    page = session.get(porteiro.url + "/first", headers=HTML, timeout=10)
+    landed = provider.log_in(session, page, "maria")
+    callback = next(r.url for r in landed.history if "/oauth2/callback?" in r.url)
+    used_code = parse_qs(urlparse(callback).query)["code"][0]
+    attacker = requests.Session()
+    start = attacker.get(porteiro.url + "/oauth2/start?rd=/stolen", allow_redirects=False, timeout=10)
+    state = parse_qs(urlparse(start.headers["Location"]).query)["state"][0]
+    replay = attacker.get(porteiro.url + "/oauth2/callback", params={"code": used_code, "state": state},
+                          allow_redirects=False, timeout=10)
+    assert replay.status_code == 502 and "could not complete the sign-in" in replay.text
+    assert "_porteiro=" not in replay.headers.get("Set-Cookie", "").replace("_porteiro_state", "")
+    assert not any(c.name == "_porteiro" for c in attacker.cookies)
+
+
+def test_a_session_cookie_planted_before_login_is_replaced(stack):
+    """Session fixation: whatever `_porteiro` cookie a visitor arrives with (garbage, or another
+    user's real session planted by an attacker), signing in issues a new one of their own."""
+    provider, porteiro = stack
+    attacker, _ = log_in(provider, porteiro, user="joao")
+    planted_session = next(c.value for c in attacker.cookies if c.name == "_porteiro")
+    for planted in ["fixed-by-attacker", planted_session]:
+        victim = requests.Session()
+        victim.cookies.set("_porteiro", planted, domain="127.0.0.1", path="/")
+        page = victim.get(porteiro.url + "/oauth2/start?rd=/app/mine", headers=HTML, timeout=10)
+        landed = provider.log_in(victim, page, "maria")
+        assert landed.status_code == 200 and landed.json()["headers"]["x-forwarded-user"] == "maria"
+        values = [c.value for c in victim.cookies if c.name == "_porteiro"]
+        assert len(values) == 1 and values[0] != planted
+        again = victim.get(porteiro.url + "/app/again", headers=HTML, allow_redirects=False, timeout=10)
+        assert again.json()["headers"]["x-forwarded-user"] == "maria"
 
 
 def test_idp_errors_become_a_clear_page(stack):

@@ -1,9 +1,15 @@
-"""The IdP misbehaving: not there yet at start-up, gone while users are signed in."""
+"""The IdP misbehaving: not there yet at start-up, gone while users are signed in, too slow,
+failing, rotating or garbling its keys. Each fault: the right answer, a log line, recovery."""
+import os
 import subprocess
 import time
 
+import pytest
 import requests
-from conftest import PORTEIRO_BIN, Provider, free_port, start_mock_provider, wait_until_up, write_config
+from conftest import (PORTEIRO_BIN, Provider, free_port, start_mock_provider, start_porteiro, wait_until_up,
+                      write_config)
+from faulty_provider import FaultyProvider
+from test_login import log_in
 
 HTML = {"Accept": "text/html"}
 
@@ -39,9 +45,6 @@ def test_login_waits_for_the_provider_without_blocking_start_up(tmp_path, upstre
 
 
 def test_sessions_keep_working_while_the_provider_is_down(tmp_path, upstream):
-    from conftest import start_porteiro
-    from test_login import log_in
-
     provider = start_mock_provider()
     porteiro = start_porteiro(tmp_path, provider, upstream, free_port())
     try:
@@ -55,3 +58,99 @@ def test_sessions_keep_working_while_the_provider_is_down(tmp_path, upstream):
     finally:
         porteiro.process.terminate()
         porteiro.process.wait(timeout=10)
+
+
+def open_fds(porteiro):
+    return len(os.listdir(f"/proc/{porteiro.process.pid}/fd"))
+
+
+def wait_for_log(porteiro, text, timeout=5):
+    deadline = time.time() + timeout
+    while text not in porteiro.log_text():
+        assert time.time() < deadline, f"no log line with {text!r}"
+        time.sleep(0.1)
+
+
+def attempt_login(provider, porteiro, path="/app/attempt"):
+    """A login that may fail: the browser's last answer, after the provider sent it back."""
+    session = requests.Session()
+    page = session.get(porteiro.url + path, headers=HTML, timeout=10)
+    return session, provider.log_in(session, page, "maria")
+
+
+def session_cookie(session):
+    return [c.value for c in session.cookies if c.name == "_porteiro"]
+
+
+@pytest.fixture
+def faulty(tmp_path, upstream):
+    """A Porteiro whose IdP calls time out after 1 s, in front of a `FaultyProvider`."""
+    port = free_port()
+    idp = FaultyProvider(port)
+    porteiro = start_porteiro(tmp_path, idp.provider, upstream, port, provider_extra="  timeout: 1s\n")
+    porteiro.started = time.time()
+    yield idp, porteiro
+    porteiro.process.terminate()
+    porteiro.process.wait(timeout=10)
+    idp.stop()
+
+
+def test_an_idp_slower_than_its_timeout_fails_the_login_clearly_then_recovers(faulty):
+    idp, porteiro = faulty
+    log_in(idp.provider, porteiro)
+    fds = open_fds(porteiro)
+    idp.faults["/token"] = ("hang", 4)
+    session, page = attempt_login(idp.provider, porteiro)
+    assert page.status_code == 502 and "could not complete the sign-in" in page.text
+    assert page.elapsed.total_seconds() < 3, "the callback gives up after provider.timeout (1 s)"
+    assert session_cookie(session) == []
+    wait_for_log(porteiro, "login failed")
+    assert "IdP unreachable" in porteiro.log_text()
+    idp.faults.clear()
+    log_in(idp.provider, porteiro)
+    time.sleep(4)  # the hung call ends at the proxy
+    assert open_fds(porteiro) <= fds + 2, "the timed-out connection to the IdP was let go"
+
+
+@pytest.mark.parametrize("fault", [("status", 500), ("hang", 3)], ids=["token-500", "token-hangs"])
+def test_a_failing_token_endpoint_during_refresh_keeps_the_session_until_it_recovers(faulty, fault):
+    idp, porteiro = faulty
+    session, echo = log_in(idp.provider, porteiro)
+    first_token = echo["headers"]["authorization"]
+    idp.faults["/token"] = fault
+    time.sleep(3)  # tokens live 5 s, Porteiro refreshes 3 s before expiry
+    kept = session.get(porteiro.url + "/app/kept", headers=HTML, allow_redirects=False, timeout=10)
+    assert kept.status_code == 200 and kept.json()["headers"]["authorization"] == first_token
+    wait_for_log(porteiro, "token refresh failed; session kept")
+    idp.faults.clear()
+    time.sleep(5.5)  # a failed refresh is tried again after 5 s, not on every request
+    after = session.get(porteiro.url + "/app/after", headers=HTML, allow_redirects=False, timeout=10)
+    assert after.status_code == 200 and after.json()["headers"]["authorization"] != first_token
+    assert "_porteiro=" in after.headers.get("Set-Cookie", "")
+
+
+def test_rotated_signing_keys_are_fetched_again_and_a_garbage_jwks_is_refused(faulty):
+    idp, porteiro = faulty
+    log_in(idp.provider, porteiro)
+    idp.faults["/jwks"] = ("garbage",)
+    idp.rotate_keys()
+    time.sleep(max(0.0, porteiro.started + 10.5 - time.time()))  # the JWKS is fetched at most every 10 s
+    session, page = attempt_login(idp.provider, porteiro)
+    assert page.status_code == 401 and "could not be trusted" in page.text
+    assert session_cookie(session) == []
+    wait_for_log(porteiro, "signing keys not refreshed")
+    idp.faults.clear()
+    time.sleep(10.5)
+    log_in(idp.provider, porteiro)
+    wait_for_log(porteiro, "signing keys refreshed")
+
+
+def test_a_token_response_without_an_id_token_is_refused(faulty):
+    idp, porteiro = faulty
+    idp.faults["/token"] = ("drop", "id_token")
+    session, page = attempt_login(idp.provider, porteiro)
+    assert page.status_code == 401 and "could not be trusted" in page.text
+    assert session_cookie(session) == []
+    wait_for_log(porteiro, "login failed")
+    idp.faults.clear()
+    log_in(idp.provider, porteiro)
