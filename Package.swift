@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Pure: the one configuration model, its loader and its validator. No sockets.
@@ -55,6 +56,7 @@ let package = Package(
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -117,6 +119,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // State shared by replicas in PostgreSQL (postgres-nio): revocations, kept in step by
+        // LISTEN/NOTIFY and polling.
+        .target(
+            name: "PorteiroPostgres",
+            dependencies: [
+                "PorteiroSessions",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // Listener, lifecycle and signals: wires configuration to the data path.
         .target(
             name: "PorteiroServer",
@@ -126,6 +141,7 @@ let package = Package(
                 "PorteiroProxy",
                 "PorteiroAuth",
                 "PorteiroMetrics",
+                "PorteiroPostgres",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -228,6 +244,11 @@ let package = Package(
         .testTarget(
             name: "PorteiroDevProviderTests",
             dependencies: ["PorteiroDevProvider", "PorteiroOIDC", "PorteiroRouting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "PorteiroPostgresTests",
+            dependencies: ["PorteiroPostgres", "PorteiroSessions", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -15,10 +15,10 @@ need_swift() {
 
 # System libraries the Swift packages link against, and the real tools the tests drive:
 # nginx (forward-auth), curl (HTTP/2), openssl (test certificates), systemd-analyze (the unit),
-# Chromium and its driver (the browser suite).
+# Chromium and its driver (the browser suite), PostgreSQL (revocations shared by replicas).
 install_system_packages() {
   local missing=()
-  for pkg in libssl-dev zlib1g-dev nginx-light curl openssl systemd chromium chromium-driver; do
+  for pkg in libssl-dev zlib1g-dev nginx-light curl openssl systemd chromium chromium-driver postgresql; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -60,6 +60,14 @@ install_python_tools() {
     .venv/bin/pip install -q -r tests/e2e/requirements.txt
   fi
 }
+
+# A private PostgreSQL (own data directory and port) for the shared-state tests; the tests stop
+# and restart it through scripts/postgres.sh to play a database outage.
+log "starting a private PostgreSQL"
+PORTEIRO_TEST_POSTGRES_DIR=$(mktemp -d /tmp/porteiro-pg.XXXXXX)
+trap 'bash scripts/postgres.sh stop "$PORTEIRO_TEST_POSTGRES_DIR"; rm -rf "$PORTEIRO_TEST_POSTGRES_DIR"' EXIT
+PORTEIRO_TEST_DATABASE_URL=$(bash scripts/postgres.sh start "$PORTEIRO_TEST_POSTGRES_DIR")
+export PORTEIRO_TEST_POSTGRES_DIR PORTEIRO_TEST_DATABASE_URL
 
 log "running the Swift test suite"
 swift test --skip-build --parallel 2>&1 | tee "$build_log.test" | grep -vE "^\[[0-9]+/[0-9]+\]" || true

@@ -4,7 +4,7 @@ public import PorteiroConfig
 public import PorteiroMetrics
 import PorteiroOIDC
 public import PorteiroProxy
-import PorteiroSessions
+public import PorteiroSessions
 
 /// Sessions in encrypted cookies, login with the authorization code flow and PKCE: Porteiro's
 /// `GatewayAuthenticator`. Reading a session is synchronous and local (a cookie to open); only
@@ -17,6 +17,9 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     let cookies: CookieSettings
     let returnTargets: ReturnTarget
     let verifier: IDTokenVerifier
+    let logoutVerifier: LogoutTokenVerifier
+    /// Sessions ended by the IdP (back-channel logout), shared by replicas through the store.
+    let revocations: any RevocationStore
     let publicURL: String
     let redirectURI: String
     let lifetime: Int64
@@ -31,7 +34,8 @@ public final class CookieAuthenticator: GatewayAuthenticator {
 
     /// `config` must have passed validation (provider, session and public URL present).
     public init(
-        config: GatewayConfig, directory: ProviderDirectory, client: ProviderClient, metrics: GatewayMetrics, logger: Logger
+        config: GatewayConfig, directory: ProviderDirectory, client: ProviderClient, revocations: any RevocationStore,
+        metrics: GatewayMetrics, logger: Logger
     ) {
         let provider = config.provider!
         let session = config.session!
@@ -47,6 +51,8 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.verifier = IDTokenVerifier(
             issuer: provider.issuer, clientID: provider.clientID, clockSkew: provider.clockSkew,
             hmacSecret: provider.hmacIDTokens ? provider.clientSecret : nil)
+        self.logoutVerifier = LogoutTokenVerifier(tokens: verifier)
+        self.revocations = revocations
         self.publicURL = publicURL
         self.redirectURI = publicURL + AuthEndpoint.callback.rawValue
         self.lifetime = session.lifetime.components.seconds
@@ -58,7 +64,10 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.logger = logger
     }
 
-    public var isReady: Bool { directory.isReady }
+    /// The provider is loaded and the revocation list is fresh enough to trust.
+    public var isReady: Bool { directory.isReady && revocations.cache.isFresh() }
+
+    public var revocationGeneration: UInt64 { revocations.cache.generation }
 
     public func authenticate(_ request: AuthRequest) -> Authentication {
         let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
@@ -71,6 +80,12 @@ public final class CookieAuthenticator: GatewayAuthenticator {
             metrics.sessionCookieRejected(.expired)
             return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
         }
+        // Read before the check: a revocation landing in between changes it, so no memo outlives it.
+        let generation = revocations.cache.generation
+        guard !revocations.cache.revokes(session) else {
+            metrics.sessionCookieRejected(.revoked)
+            return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
+        }
         if session.needsRefresh(now: request.now, margin: refreshMargin) {
             return .refreshNeeded(PendingRefresh(session: session))
         }
@@ -79,6 +94,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         let refreshDue = session.refreshToken != nil && session.accessTokenExpiresAt != 0
             ? session.accessTokenExpiresAt - refreshMargin : Int64.max
         signedIn.reusableUntil = min(session.expiresAt, refreshDue)
+        signedIn.revocationGeneration = generation
         return .signedIn(signedIn)
     }
 

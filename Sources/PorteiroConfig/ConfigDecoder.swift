@@ -18,6 +18,10 @@ struct ConfigDecoder {
         }
         if let node = entries["provider"] { config.provider = decodeProvider(node) }
         if let node = entries["session"] { config.session = decodeSession(node) }
+        if let node = entries["database"], let e = reader.mapping(node, keys: ConfigKeys.database) {
+            config.database.url = reader.secret(e, key: "url")
+        }
+        if let node = entries["revocation"] { decodeRevocation(node, into: &config.revocation) }
         if let node = entries["routes"], let items = reader.sequence(node) {
             config.routes = items.compactMap { decodeRoute($0) }
         } else if entries["routes"] == nil {
@@ -63,6 +67,13 @@ struct ConfigDecoder {
         if let n = e["max_idle_per_upstream"], let v = reader.int(n, in: 0...10_000) { pool.maxIdlePerUpstream = v }
         if let n = e["ca_file"], let v = reader.string(n) { pool.caFile = v }
         if let n = e["insecure_skip_verify"], let v = reader.bool(n) { pool.insecureSkipVerify = v }
+    }
+
+    private mutating func decodeRevocation(_ node: ConfigNode, into revocation: inout RevocationConfig) {
+        guard let e = reader.mapping(node, keys: ConfigKeys.revocation) else { return }
+        if let n = e["store"], let v = reader.enumeration(n, as: RevocationConfig.Store.self) { revocation.store = v }
+        if let n = e["poll_interval"], let v = reader.duration(n) { revocation.pollInterval = v }
+        if let n = e["max_staleness"], let v = reader.duration(n) { revocation.maxStaleness = v }
     }
 
     private mutating func decodeLogging(_ node: ConfigNode, into logging: inout LoggingConfig) {

@@ -1,7 +1,11 @@
 /// Every key the configuration file accepts, per section. The decoder refuses anything else, and a
 /// test checks that the commented reference `config/porteiro.yaml` mentions each one.
 public enum ConfigKeys {
-    public static let root: Set = ["server", "upstream", "logging", "forward_auth", "provider", "session", "routes"]
+    public static let root: Set = [
+        "server", "upstream", "logging", "forward_auth", "provider", "session", "database", "revocation", "routes",
+    ]
+    public static let database: Set = ["url", "url_file"]
+    public static let revocation: Set = ["store", "poll_interval", "max_staleness"]
     public static let forwardAuth: Set = ["pass_access_token"]
     public static let server: Set = [
         "listen", "public_url", "trusted_proxies", "allowed_redirect_hosts", "templates_dir", "shutdown_grace", "idle_timeout",
@@ -32,7 +36,8 @@ public enum ConfigKeys {
     public static var allPaths: [String] {
         let sections: [(String, Set<String>)] = [
             ("server", server), ("server.tls", tls), ("upstream", upstream), ("logging", logging), ("forward_auth", forwardAuth), ("provider", provider),
-            ("provider.claims", claims), ("provider.endpoints", endpoints), ("session", session), ("routes[]", route),
+            ("provider.claims", claims), ("provider.endpoints", endpoints), ("session", session), ("database", database),
+            ("revocation", revocation), ("routes[]", route),
             ("routes[].identity_headers", identityHeaders), ("routes[].allow", allow), ("routes[].skip_auth[]", skipAuth),
         ]
         return sections.flatMap { section, keys in keys.sorted().map { "\(section).\($0)" } }

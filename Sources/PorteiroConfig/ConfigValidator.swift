@@ -92,6 +92,7 @@ public enum ConfigValidator {
             }
         }
 
+        problems += sharedStateProblems(config, lines: lines)
         let loginRoutes = config.routes.indices.filter { config.routes[$0].auth != .none }
         if let first = loginRoutes.first {
             problems += loginProblems(config, firstRoute: first, report: report)
@@ -120,6 +121,25 @@ public enum ConfigValidator {
             }
         } else {
             report("session", reason)
+        }
+        return problems
+    }
+
+    /// The URL is never quoted: it holds the database password.
+    static func sharedStateProblems(_ config: GatewayConfig, lines: [String: Int]) -> [ConfigProblem] {
+        var problems: [ConfigProblem] = []
+        func report(_ path: String, _ message: String) {
+            problems.append(ConfigProblem(path: path, line: lines[path], message: message))
+        }
+        if let url = config.database.url, !(url.hasPrefix("postgres://") || url.hasPrefix("postgresql://")) {
+            report("database.url", "is not a postgres:// URL (postgres://user:password@host:5432/database)")
+        }
+        if config.revocation.store == .postgres, config.database.url == nil {
+            report("database.url", "is required because revocation.store is postgres")
+        }
+        if config.revocation.pollInterval <= .zero { report("revocation.poll_interval", "must be longer than 0") }
+        if config.revocation.maxStaleness <= config.revocation.pollInterval {
+            report("revocation.max_staleness", "must be longer than revocation.poll_interval")
         }
         return problems
     }

@@ -10,6 +10,8 @@ public struct GatewayConfig: Sendable, Equatable {
     public var provider: ProviderConfig?
     /// Absent while no route needs a login.
     public var session: SessionConfig?
+    public var database: DatabaseConfig
+    public var revocation: RevocationConfig
     public var routes: [RouteConfig]
 
     public init(
@@ -19,6 +21,8 @@ public struct GatewayConfig: Sendable, Equatable {
         forwardAuth: ForwardAuthConfig = .init(),
         provider: ProviderConfig? = nil,
         session: SessionConfig? = nil,
+        database: DatabaseConfig = .init(),
+        revocation: RevocationConfig = .init(),
         routes: [RouteConfig] = []
     ) {
         self.server = server
@@ -27,6 +31,8 @@ public struct GatewayConfig: Sendable, Equatable {
         self.forwardAuth = forwardAuth
         self.provider = provider
         self.session = session
+        self.database = database
+        self.revocation = revocation
         self.routes = routes
     }
 }

@@ -28,6 +28,16 @@ extension ProviderConfig: CustomStringConvertible, CustomDebugStringConvertible,
     }
 }
 
+extension DatabaseConfig: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    public var description: String { "DatabaseConfig(url: \(redacted(url == nil ? 0 : 1)))" }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["description": description])
+    }
+}
+
 private func redacted(_ count: Int) -> String {
     count == 0 ? "none" : "<\(count) redacted>"
 }

@@ -54,6 +54,11 @@ public final class GatewayMetrics: Sendable {
             .increment()
     }
 
+    /// `result`: `accepted`, or why a logout token was refused.
+    public func backchannelLogout(_ result: String) {
+        CoreMetrics.Counter(label: "porteiro_backchannel_logouts_total", dimensions: [("result", result)], factory: factory).increment()
+    }
+
     public func idpRequest(_ endpoint: IdPEndpoint, nanoseconds: Int64) {
         CoreMetrics.Timer(label: "porteiro_idp_request_duration_seconds", dimensions: [("endpoint", endpoint.rawValue)], factory: factory)
             .recordNanoseconds(nanoseconds)
@@ -93,6 +98,8 @@ public enum CookieRejectionReason: String, Sendable {
     /// Did not open: tampered, truncated, a missing chunk, or sealed under a retired secret.
     case unreadable
     case expired
+    /// Ended by a back-channel logout from the IdP.
+    case revoked
 }
 
 public enum IdPEndpoint: String, Sendable {

@@ -58,6 +58,13 @@ public struct IDTokenVerifier: Sendable {
     public func verify(_ token: String, keys: ProviderKeys, purpose: Purpose, now: Double) async throws(Failure)
         -> IDTokenClaims
     {
+        let claims = try await signedClaims(token, keys: keys)
+        try check(claims, purpose: purpose, now: now)
+        return claims
+    }
+
+    /// The claims of a token whose signature verifies (by the rules above), not yet checked.
+    public func signedClaims(_ token: String, keys: ProviderKeys) async throws(Failure) -> IDTokenClaims {
         let header: JWTHeader
         do {
             header = try DefaultJWTParser().parse(Array(token.utf8), as: IDTokenClaims.self).header
@@ -70,14 +77,11 @@ public struct IDTokenVerifier: Sendable {
             // A collection holding only the client secret, for this one algorithm (logins are rare).
             let hmacKeys = JWTKeyCollection()
             await hmacKeys.add(hmac: HMACKey(from: Array(hmacSecret.utf8)), digestAlgorithm: digest)
-            let claims: IDTokenClaims
             do {
-                claims = try await hmacKeys.verify(token, as: IDTokenClaims.self)
+                return try await hmacKeys.verify(token, as: IDTokenClaims.self)
             } catch {
                 throw Failure(reason: .badSignature)
             }
-            try check(claims, purpose: purpose, now: now)
-            return claims
         }
         guard Self.allowedAlgorithms.contains(alg) else { throw Failure(reason: .algorithmNotAllowed) }
         if let kid = header.kid {
@@ -85,14 +89,11 @@ public struct IDTokenVerifier: Sendable {
         } else if keys.keyIDs.count > 1 {
             throw Failure(reason: .unknownKey)
         }
-        let claims: IDTokenClaims
         do {
-            claims = try await keys.collection.verify(token, as: IDTokenClaims.self)
+            return try await keys.collection.verify(token, as: IDTokenClaims.self)
         } catch {
             throw Failure(reason: .badSignature)
         }
-        try check(claims, purpose: purpose, now: now)
-        return claims
     }
 
     /// The claim rules alone, for a token whose signature has been checked.

@@ -8,6 +8,9 @@ public import PorteiroSessions
 public protocol GatewayAuthenticator: Sendable {
     /// True once the provider's metadata and keys are loaded; `/ready` waits for it.
     var isReady: Bool { get }
+    /// Changes whenever a session is revoked: a connection's remembered session is reused only
+    /// while this is what it was when the session was opened.
+    var revocationGeneration: UInt64 { get }
     /// Per request, no I/O: who the cookies say is signed in.
     func authenticate(_ request: AuthRequest) -> Authentication
     /// An API client's access token verified before and not yet expired: its user, without I/O.
@@ -23,6 +26,8 @@ public protocol GatewayAuthenticator: Sendable {
     func startLogin(_ request: AuthRequest, returnTo: String?) -> LocalResponse
     /// `/oauth2/start`, `/oauth2/callback`, `/oauth2/sign_out`.
     func handle(_ endpoint: AuthEndpoint, _ request: AuthRequest) async -> LocalResponse
+    /// `POST /oauth2/backchannel_logout` with its form body.
+    func backchannelLogout(form body: String, request: AuthRequest) async -> LocalResponse
 }
 
 public enum AuthEndpoint: String, Sendable {
@@ -87,6 +92,8 @@ public struct SignedInUser: Sendable, Equatable {
     /// Unix seconds until which the same `Cookie` header means this same user, so a connection may
     /// reuse this answer instead of opening the cookie again; 0 = never.
     public var reusableUntil: Int64
+    /// The authenticator's `revocationGeneration` when this session was checked.
+    public var revocationGeneration: UInt64 = 0
 
     public init(
         user: String, email: String, groups: [String], roles: [String] = [], claims: [String: [String]] = [:],

@@ -33,7 +33,9 @@ extension GatewayHandler {
             return refuseBearer(head, route: route, request: request, log: log, tokenRefused: false)
         }
         let cookies = head.headers["cookie"]
-        if let memo = sessionMemo, request.now < memo.user.reusableUntil, memo.cookies == cookies {
+        if let memo = sessionMemo, request.now < memo.user.reusableUntil, memo.cookies == cookies,
+            memo.user.revocationGeneration == authenticator.revocationGeneration
+        {
             return admit(memo.user, head: head, route: route, target: target, request: request, log: log, context: context)
         }
         switch authenticator.authenticate(request) {

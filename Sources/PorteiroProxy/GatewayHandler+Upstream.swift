@@ -15,7 +15,7 @@ extension GatewayHandler: UpstreamResponseReceiver {
         case .proxying:
             connection?.handler.write(part)
             upstreamNeedsFlush = true
-        case .idle, .answering, .waiting, .tunnelling, .closed:
+        case .idle, .answering, .waiting, .collecting, .tunnelling, .closed:
             break
         }
     }

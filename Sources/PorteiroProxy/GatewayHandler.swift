@@ -24,6 +24,8 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case answering(LocalResponse, AccessLogEntry, requestID: String, keepAlive: Bool)
         /// Waiting for the authenticator (login endpoints); reads held. → `.answering`, `.idle`, `.closed`.
         case waiting(AccessLogEntry, requestID: String, keepAlive: Bool)
+        /// Reading a back-channel logout's form body, up to a limit. → `.waiting`, `.closed`.
+        case collecting(LogoutForm)
         /// An upstream connection is being leased, or a session refreshed; client reads are held.
         /// → `.proxying`, `.answering`, `.closed`.
         case connecting
@@ -104,10 +106,16 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             idleTimer?.cancel()
             requestEnded = false
             receivedHead(head, context: context)
-        case .body(let buffer):
+        case .body(var buffer):
+            if case .collecting(var form) = state {
+                state = .closed  // no copy of the buffer while it grows
+                form.body.writeBuffer(&buffer)
+                return collected(form, context: context)
+            }
             forward(.body(.byteBuffer(buffer)))
         case .end(let trailers):
             requestEnded = true
+            if case .collecting(let form) = state { return submitLogoutForm(form) }
             exchange?.requestComplete = true
             forward(.end(trailers))
             if case .answering(let response, let log, let requestID, let keepAlive) = state {
@@ -198,6 +206,11 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return forwardAuth(head, request: request(), authenticator: authenticator, log: log, context: context)
             case Self.userinfoPath:
                 return userinfo(head, request: request(), authenticator: authenticator, log: log, context: context)
+            case Self.backchannelLogoutPath where head.method == .POST:
+                state = .collecting(LogoutForm(head: head, request: request(), log: log, authenticator: authenticator))
+                return
+            case Self.backchannelLogoutPath:
+                return refuse(.methodNotAllowed, .methodNotAllowed, headers: ["Allow": "POST"])
             default:
                 if let endpoint = AuthEndpoint(rawValue: target.routingPath) {
                     return runEndpoint(endpoint, request: request(), authenticator: authenticator, head: head, log: log)

@@ -27,8 +27,8 @@ public final class GatewayServer: Sendable {
     private let quiescing: ServerQuiescingHelper
     private let pools: UpstreamPools
     private let logger: Logger
-    /// Loads the provider's metadata and keys in the background; cancelled at shutdown.
-    private let providerLoader: Task<Void, Never>?
+    /// Load the provider's metadata and keys, keep the revocation list in step; cancelled at shutdown.
+    private let background: [Task<Void, Never>]
 
     private struct Parts {
         var channel: any Channel
@@ -39,7 +39,7 @@ public final class GatewayServer: Sendable {
         var readiness: Readiness
         var settings: GatewaySettingsBox
         var authenticator: CookieAuthenticator?
-        var providerLoader: Task<Void, Never>?
+        var background: [Task<Void, Never>]
     }
 
     private init(_ parts: Parts, startup: GatewayConfig, metrics: GatewayMetrics, logger: Logger) {
@@ -56,7 +56,7 @@ public final class GatewayServer: Sendable {
         self.readiness = parts.readiness
         self.metrics = metrics
         self.logger = logger
-        self.providerLoader = parts.providerLoader
+        self.background = parts.background
     }
 
     public static func start(
@@ -64,12 +64,14 @@ public final class GatewayServer: Sendable {
         connector: (any UpstreamConnector)? = nil
     ) async throws -> GatewayServer {
         var authenticator: CookieAuthenticator?
-        var directory: ProviderDirectory?
+        var background: [@Sendable () async -> Void] = []
         if let provider = config.provider, config.session != nil, config.server.publicURL != nil {
             let client = ProviderClient(provider: provider, metrics: metrics)
-            directory = ProviderDirectory(client: client, provider: provider, logger: logger)
+            let directory = ProviderDirectory(client: client, provider: provider, logger: logger)
+            let revocations = try RevocationStores.make(config, logger: logger)
             authenticator = CookieAuthenticator(
-                config: config, directory: directory!, client: client, metrics: metrics, logger: logger)
+                config: config, directory: directory, client: client, revocations: revocations, metrics: metrics, logger: logger)
+            background = [{ await directory.load() }, { await revocations.run() }]
         }
         let settings = GatewaySettingsBox(try GatewaySettings(config: config, authenticator: authenticator, metrics: metrics))
         let tls = try config.server.tls.map { tls throws(ConfigProblems) in try ListenerTLS(tls) }
@@ -83,13 +85,13 @@ public final class GatewayServer: Sendable {
         let quiescing = ServerQuiescingHelper(group: group)
         let shared = GatewayPipeline.Shared(
             settings: settings, pools: pools, readiness: readiness, maxHeaderBytes: config.server.maxHeaderBytes, logger: logger)
-        let providerLoader = directory.map { directory in Task { await directory.load() } }
+        let tasks = background.map { work in Task { await work() } }
         let channel: any Channel
         var metricsChannel: (any Channel)?
         do {
             channel = try await bindListener(config.server, group: group, quiescing: quiescing, shared: shared, tls: tls)
         } catch {
-            providerLoader?.cancel()
+            tasks.forEach { $0.cancel() }
             throw error
         }
         if let address = config.server.metricsListen {
@@ -99,7 +101,7 @@ public final class GatewayServer: Sendable {
                     isReady: { readiness.isReady && (settings.current.authenticator?.isReady ?? true) }, group: group)
             } catch {
                 try? await channel.close()
-                providerLoader?.cancel()
+                tasks.forEach { $0.cancel() }
                 throw error
             }
         }
@@ -107,7 +109,7 @@ public final class GatewayServer: Sendable {
         let server = GatewayServer(
             Parts(
                 channel: channel, metricsChannel: metricsChannel, tls: tls, quiescing: quiescing, pools: pools,
-                readiness: readiness, settings: settings, authenticator: authenticator, providerLoader: providerLoader),
+                readiness: readiness, settings: settings, authenticator: authenticator, background: tasks),
             startup: config, metrics: metrics, logger: logger)
         logger.info(
             "listening",
@@ -167,7 +169,7 @@ public final class GatewayServer: Sendable {
         try? await drained.futureResult.get()
         timeout.cancel()
         try? await metricsChannel?.close()
-        providerLoader?.cancel()
+        background.forEach { $0.cancel() }
         pools.shutdown()
     }
 }

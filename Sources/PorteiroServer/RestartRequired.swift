@@ -24,6 +24,8 @@ enum RestartRequired {
         check("logging.format", old.logging.format == new.logging.format)
         check("provider", old.provider == new.provider)
         check("session", old.session == new.session)
+        check("database", old.database == new.database)
+        check("revocation", old.revocation == new.revocation)
         return changed
     }
 }

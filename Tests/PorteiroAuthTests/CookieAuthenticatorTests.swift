@@ -17,7 +17,7 @@ import Testing
 
     static func secret() -> String { SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() } }
 
-    static func authenticator(secrets: [String]) -> CookieAuthenticator {
+    static func authenticator(secrets: [String], revocations: any RevocationStore = InMemoryRevocationStore()) -> CookieAuthenticator {
         var config = GatewayConfig(
             provider: ProviderConfig(issuer: "https://iam.example.org/realms/gov", clientID: "portal", clientSecret: nil),
             session: SessionConfig(secrets: secrets), routes: [RouteConfig(path: "/", upstream: "http://app")])
@@ -25,7 +25,8 @@ import Testing
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         let client = ProviderClient(provider: config.provider!, metrics: GatewayMetrics())
         let directory = ProviderDirectory(client: client, provider: config.provider!, logger: logger)
-        return CookieAuthenticator(config: config, directory: directory, client: client, metrics: GatewayMetrics(), logger: logger)
+        return CookieAuthenticator(
+            config: config, directory: directory, client: client, revocations: revocations, metrics: GatewayMetrics(), logger: logger)
     }
 
     /// The `Cookie` header a browser holding this sealed session would send (chunked when large).
@@ -90,5 +91,33 @@ import Testing
             "_porteiro_\(index)=" + pair.split(separator: "=", maxSplits: 1)[1]
         }.joined(separator: "; ")
         #expect(isAnonymousAndCleared(authenticate(authenticator, cookie: reordered)))
+    }
+
+    @Test func aRevokedSessionIsAnonymousAndClearedAndOthersAreNot() async throws {
+        let secret = Self.secret()
+        let store = InMemoryRevocationStore()
+        let authenticator = Self.authenticator(secrets: [secret], revocations: store)
+        var ended = Self.session()
+        ended.sid = "idp-session-1"
+        var other = Self.session()
+        other.sid = "idp-session-2"
+        let generation = authenticator.revocationGeneration
+        try await store.revoke(Revocation(target: .session(sid: "idp-session-1"), expiresAt: Self.now + 60), now: Self.now)
+        #expect(authenticator.revocationGeneration != generation)
+        #expect(isAnonymousAndCleared(authenticate(authenticator, cookie: Self.cookieHeader(ended, secret: secret))))
+        guard case .signedIn = authenticate(authenticator, cookie: Self.cookieHeader(other, secret: secret)) else {
+            Issue.record("another IdP session of the same user is not ended")
+            return
+        }
+        try await store.revoke(
+            Revocation(target: .subject(sub: "s", loggedInBefore: Self.now - 60), expiresAt: Self.now + 60), now: Self.now)
+        #expect(isAnonymousAndCleared(authenticate(authenticator, cookie: Self.cookieHeader(other, secret: secret))),
+                "every session of the subject begun by the cutoff")
+        var later = Self.session()
+        later.createdAt = Self.now - 10
+        guard case .signedIn = authenticate(authenticator, cookie: Self.cookieHeader(later, secret: secret)) else {
+            Issue.record("a session begun after the cutoff is not ended")
+            return
+        }
     }
 }

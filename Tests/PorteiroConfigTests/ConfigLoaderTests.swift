@@ -238,10 +238,11 @@ let minimalRoutes = """
     @Test func describingAConfigNeverShowsItsSecrets() throws {
         var config = try loader(env: ["PORTEIRO_COOKIE_SECRET": secret]).load(yaml: try referenceConfigText())
         config.provider?.clientSecret = "client-s3cret"
+        config.database.url = "postgres://porteiro:db-s3cret@db:5432/porteiro"
         var dumped = ""
         dump(config, to: &dumped)
         for text in ["\(config)", String(reflecting: config), dumped] {
-            #expect(!text.contains(secret) && !text.contains("client-s3cret"))
+            #expect(!text.contains(secret) && !text.contains("client-s3cret") && !text.contains("db-s3cret"))
             #expect(text.contains("redacted"))
         }
     }
@@ -314,5 +315,22 @@ let minimalRoutes = """
         for bad in ["", "*.", "a..b", "-a.org", "a b", "*.*.org", "a_b.org"] {
             #expect(HostPattern(bad) == nil, "\(bad)")
         }
+    }
+}
+
+@Suite struct SharedStateConfigTests {
+    @Test func postgresRevocationNeedsADatabaseURLThatIsNeverQuoted() {
+        let needsURL = problems("revocation: { store: postgres }\n" + minimalRoutes)
+        #expect(needsURL.map(\.description) == ["database.url: is required because revocation.store is postgres"])
+        let badURL = problems("database: { url: \"mysql://u:hunter2@h/d\" }\n" + minimalRoutes)
+        #expect(badURL.map(\.description) == [
+            "line 1: database.url: is not a postgres:// URL (postgres://user:password@host:5432/database)",
+        ])
+        let fromFile = try? loader(files: ["/run/url": "postgres://u:p@db/porteiro\n"])
+            .load(yaml: "database: { url_file: /run/url }\nrevocation: { store: postgres, poll_interval: 2s }\n" + minimalRoutes)
+        #expect(fromFile?.database.url == "postgres://u:p@db/porteiro")
+        #expect(fromFile?.revocation.pollInterval == .seconds(2))
+        let stale = problems("revocation: { poll_interval: 10s, max_staleness: 5s }\n" + minimalRoutes)
+        #expect(stale.map(\.path) == ["revocation.max_staleness"])
     }
 }

@@ -7,6 +7,7 @@ import Testing
 /// Signs in whoever sends `Cookie: s=<name>`, counting how often it was asked.
 final class CountingAuthenticator: GatewayAuthenticator {
     let calls = NIOLockedValueBox(0)
+    let generation = NIOLockedValueBox<UInt64>(0)
     let reusableFor: Int64
 
     init(reusableFor: Int64) {
@@ -14,13 +15,16 @@ final class CountingAuthenticator: GatewayAuthenticator {
     }
 
     var isReady: Bool { true }
+    var revocationGeneration: UInt64 { generation.withLockedValue { $0 } }
 
     func authenticate(_ request: AuthRequest) -> Authentication {
         calls.withLockedValue { $0 += 1 }
         guard let cookie = request.headers.first(name: "cookie"), cookie.hasPrefix("s=") else { return .anonymous(clearCookies: []) }
-        return .signedIn(SignedInUser(
+        var user = SignedInUser(
             user: String(cookie.dropFirst(2)), email: "", groups: [], accessToken: "t-" + cookie.dropFirst(2),
-            reusableUntil: reusableFor == 0 ? 0 : request.now + reusableFor))
+            reusableUntil: reusableFor == 0 ? 0 : request.now + reusableFor)
+        user.revocationGeneration = revocationGeneration
+        return .signedIn(user)
     }
 
     func cachedBearer(_ token: String, audiences: Set<String>, now: Int64) -> SignedInUser? { nil }
@@ -29,6 +33,7 @@ final class CountingAuthenticator: GatewayAuthenticator {
     func refresh(_ pending: PendingRefresh, request: AuthRequest) async -> Authentication { .anonymous(clearCookies: []) }
     func startLogin(_ request: AuthRequest, returnTo: String?) -> LocalResponse { .plain(.unauthorized, "") }
     func handle(_ endpoint: AuthEndpoint, _ request: AuthRequest) async -> LocalResponse { .plain(.notFound, "") }
+    func backchannelLogout(form body: String, request: AuthRequest) async -> LocalResponse { .plain(.ok, "") }
 }
 
 /// A connection reuses the last session it opened while the same cookies come back.
@@ -49,6 +54,18 @@ final class CountingAuthenticator: GatewayAuthenticator {
         #expect(authenticator.calls.withLockedValue { $0 } == 1, "the second request reused the first answer")
         #expect(try exchange(gateway, cookie: "s=joao").contains("Authorization: Bearer t-joao"), "new cookies, new answer")
         #expect(authenticator.calls.withLockedValue { $0 } == 2)
+    }
+
+    /// A back-channel logout anywhere changes the generation: every remembered session is
+    /// checked again before its next request goes through.
+    @Test func aRevocationMakesEveryConnectionCheckItsSessionAgain() throws {
+        let authenticator = CountingAuthenticator(reusableFor: 300)
+        let gateway = try GatewayHarness(routes: [RouteConfig(path: "/", upstream: "http://app:8080")], authenticator: authenticator)
+        _ = try exchange(gateway, cookie: "s=maria")
+        authenticator.generation.withLockedValue { $0 += 1 }
+        _ = try exchange(gateway, cookie: "s=maria")
+        _ = try exchange(gateway, cookie: "s=maria")
+        #expect(authenticator.calls.withLockedValue { $0 } == 2, "asked again once, then remembered under the new generation")
     }
 
     @Test func anAnswerThatMayNotBeReusedIsAskedAgain() throws {

@@ -102,6 +102,23 @@ report("  reference: AES-256-GCM open of the same size", measure(20_000) {
     _ = try! AES.GCM.open(gcmBox, using: gcmKey)
 })
 
+// MARK: Revocation check (back-channel logout), on every signed-in request
+
+for count in [0, 1_000, 100_000] {
+    let cache = RevocationCache(maxStaleness: nil)
+    cache.apply((0..<count).map { index in
+        Revocation(target: index % 2 == 0 ? .session(sid: "sid-\(index)") : .subject(sub: "sub-\(index)", loggedInBefore: now),
+                   expiresAt: now + 3600)
+    }, now: now)
+    report("revocation check, \(count) revoked (sid + subject lookups)", measure(200_000) {
+        precondition(!cache.revokes(session))
+    })
+}
+let revocations = RevocationCache(maxStaleness: nil)
+report("revocation generation read (the memo's check)", measure(200_000) {
+    precondition(revocations.generation == 0)
+})
+
 // MARK: Route lookup
 
 func table(routes count: Int) throws -> RouteTable {

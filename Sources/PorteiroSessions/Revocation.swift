@@ -1,0 +1,72 @@
+/// One session ended by the IdP (OpenID Connect Back-Channel Logout): either one IdP session by
+/// its `sid`, or every session of a subject that began at or before a moment. Kept until
+/// `expiresAt`, when any session it could match has expired anyway.
+public struct Revocation: Sendable, Hashable {
+    public enum Target: Sendable, Hashable {
+        case session(sid: String)
+        case subject(sub: String, loggedInBefore: Int64)
+    }
+
+    public var target: Target
+    /// Unix seconds.
+    public var expiresAt: Int64
+
+    public init(target: Target, expiresAt: Int64) {
+        self.target = target
+        self.expiresAt = expiresAt
+    }
+}
+
+/// What is revoked, as a lookup made for every request: two dictionaries, no I/O.
+public struct RevocationList: Sendable, Equatable {
+    /// `sid` → expiry.
+    private(set) var sessions: [String: Int64] = [:]
+    /// `sub` → (latest cutoff, expiry).
+    private(set) var subjects: [String: Cutoff] = [:]
+
+    struct Cutoff: Sendable, Equatable {
+        var loggedInBefore: Int64
+        var expiresAt: Int64
+    }
+
+    public init() {}
+
+    public var count: Int { sessions.count + subjects.count }
+
+    /// True when `revocation` changed the list.
+    @discardableResult
+    public mutating func apply(_ revocation: Revocation) -> Bool {
+        switch revocation.target {
+        case .session(let sid):
+            guard (sessions[sid] ?? .min) < revocation.expiresAt else { return false }
+            sessions[sid] = revocation.expiresAt
+        case .subject(let sub, let cutoff):
+            let old = subjects[sub]
+            let new = Cutoff(
+                loggedInBefore: max(cutoff, old?.loggedInBefore ?? .min), expiresAt: max(revocation.expiresAt, old?.expiresAt ?? .min))
+            guard new != old else { return false }
+            subjects[sub] = new
+        }
+        return true
+    }
+
+    /// A session begun at `createdAt` for `subject`, in IdP session `sid`.
+    public func revokes(subject: String, sid: String?, createdAt: Int64) -> Bool {
+        if let sid, sessions[sid] != nil { return true }
+        guard let cutoff = subjects[subject] else { return false }
+        return createdAt <= cutoff.loggedInBefore
+    }
+
+    public func revokes(_ session: Session) -> Bool {
+        revokes(subject: session.subject, sid: session.sid, createdAt: session.createdAt)
+    }
+
+    /// Drops what has expired; true when anything was dropped.
+    @discardableResult
+    public mutating func prune(now: Int64) -> Bool {
+        let before = count
+        sessions = sessions.filter { $0.value > now }
+        subjects = subjects.filter { $0.value.expiresAt > now }
+        return count != before
+    }
+}
