@@ -6,6 +6,7 @@ porteiro.yaml through `porteiro check-config`. Docker: the Dockerfile parsed, mu
 non-root user, a health check on /ping.
 """
 import os
+import re
 import pathlib
 import shutil
 import subprocess
@@ -67,10 +68,16 @@ def test_kubernetes_deployment_runs_several_hardened_replicas_with_probes():
 
 
 def test_kubernetes_configmap_holds_a_valid_porteiro_config(tmp_path):
-    config = kubernetes_objects()["ConfigMap"]["data"]["porteiro.yaml"]
+    objects = kubernetes_objects()
+    config = objects["ConfigMap"]["data"]["porteiro.yaml"]
     (tmp_path / "porteiro.yaml").write_text(config)
+    assert "store: postgres" in config, "replicas share revocations (docs/scaling.md)"
     secret = subprocess.run([PORTEIRO_BIN, "keygen"], capture_output=True, text=True, check=True).stdout.strip()
-    env = {**os.environ, "PORTEIRO_COOKIE_SECRET": secret}
+    database_url = objects["Secret"]["stringData"]["database-url"]
+    env = {**os.environ, "PORTEIRO_COOKIE_SECRET": secret, "PORTEIRO_DATABASE_URL": database_url}
+    container_env = {e["name"] for e in objects["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    referenced = set(re.findall(r"\$\{(\w+)", config))
+    assert referenced <= container_env, f"the Deployment does not set {referenced - container_env}"
     result = subprocess.run(
         [PORTEIRO_BIN, "check-config", "--config", str(tmp_path / "porteiro.yaml")], capture_output=True, text=True, env=env
     )
