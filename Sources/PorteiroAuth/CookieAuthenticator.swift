@@ -6,14 +6,16 @@ import PorteiroOIDC
 public import PorteiroProxy
 public import PorteiroSessions
 
-/// Sessions in encrypted cookies, login with the authorization code flow and PKCE: Porteiro's
-/// `GatewayAuthenticator`. Reading a session is synchronous and local (a cookie to open); only
-/// login, refresh and userinfo talk to the IdP.
+/// Sessions in encrypted cookies (or, with `session.store: postgres`, a sealed id in the cookie),
+/// login with the authorization code flow and PKCE: Porteiro's `GatewayAuthenticator`. Reading a
+/// session is synchronous and local (a cookie to open, or this replica's cache); only login,
+/// refresh, userinfo and a cache miss do I/O.
 public final class CookieAuthenticator: GatewayAuthenticator {
     let provider: ProviderConfig
     let directory: ProviderDirectory
     let client: ProviderClient
     let sealer: SessionSealer
+    let sessions: any SessionStore
     let cookies: CookieSettings
     let returnTargets: ReturnTarget
     let verifier: IDTokenVerifier
@@ -32,10 +34,11 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     let metrics: GatewayMetrics
     let logger: Logger
 
-    /// `config` must have passed validation (provider, session and public URL present).
+    /// `config` must have passed validation (provider, session and public URL present). `sessions`:
+    /// nil seals sessions into the cookie.
     public init(
-        config: GatewayConfig, directory: ProviderDirectory, client: ProviderClient, revocations: any RevocationStore,
-        metrics: GatewayMetrics, logger: Logger
+        config: GatewayConfig, directory: ProviderDirectory, client: ProviderClient, sessions: (any SessionStore)? = nil,
+        revocations: any RevocationStore, metrics: GatewayMetrics, logger: Logger
     ) {
         let provider = config.provider!
         let session = config.session!
@@ -43,7 +46,8 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.provider = provider
         self.directory = directory
         self.client = client
-        self.sealer = SessionSealer(secrets: session.secrets.compactMap(SessionSecret.decode))
+        self.sealer = Self.sealer(for: session)
+        self.sessions = sessions ?? CookieSessionStore(sealer: sealer)
         self.cookies = CookieSettings(
             name: session.cookieName, secure: PublicURL.parse(publicURL)?.scheme == .https, domain: session.cookieDomain,
             hostPrefix: session.cookieHostPrefix)
@@ -64,6 +68,11 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.logger = logger
     }
 
+    /// Seals cookies (and session rows) under `session.secrets`: the first seals, all open.
+    public static func sealer(for session: SessionConfig) -> SessionSealer {
+        SessionSealer(secrets: session.secrets.compactMap(SessionSecret.decode))
+    }
+
     /// The provider is loaded and the revocation list is fresh enough to trust.
     public var isReady: Bool { directory.isReady && revocations.cache.isFresh() }
 
@@ -71,31 +80,39 @@ public final class CookieAuthenticator: GatewayAuthenticator {
 
     public func authenticate(_ request: AuthRequest) -> Authentication {
         let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
-        guard let sealed = CookieChunks.read(jar, name: cookies.fullName) else { return .anonymous(clearCookies: []) }
-        guard let bytes = sealer.open(sealed, purpose: "session"), let session = Session(decoding: bytes) else {
-            metrics.sessionCookieRejected(.unreadable)
-            return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
+        guard let value = CookieChunks.read(jar, name: cookies.fullName) else { return .anonymous(clearCookies: []) }
+        switch sessions.cachedSession(for: value, now: request.now) {
+        case .found(let session): return admitted(session, cookieValue: value, jar: jar, now: request.now)
+        case .rejected(let reason): return rejected(reason, jar: jar)
+        case .unknown: return .pending(PendingSession(cookieValue: value, session: nil))
         }
-        guard session.expiresAt > request.now else {
-            metrics.sessionCookieRejected(.expired)
-            return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
-        }
+    }
+
+    /// An opened, unexpired session: signed in, unless revoked or due for a refresh.
+    func admitted(_ session: Session, cookieValue: String, jar: CookieHeader, now: Int64) -> Authentication {
         // Read before the check: a revocation landing in between changes it, so no memo outlives it.
         let generation = revocations.cache.generation
         guard !revocations.cache.revokes(session) else {
             metrics.sessionCookieRejected(.revoked)
             return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
         }
-        if session.needsRefresh(now: request.now, margin: refreshMargin) {
-            return .refreshNeeded(PendingRefresh(session: session))
+        if session.needsRefresh(now: now, margin: refreshMargin) {
+            return .pending(PendingSession(cookieValue: cookieValue, session: session))
         }
         var signedIn = user(for: session, setCookies: [])
-        // Until the session ends or its refresh falls due, this cookie keeps meaning this user.
+        // Until the session ends or its refresh falls due, this cookie keeps meaning this user
+        // (and, with a shared session store, no longer than a replica may trust its cache).
         let refreshDue = session.refreshToken != nil && session.accessTokenExpiresAt != 0
             ? session.accessTokenExpiresAt - refreshMargin : Int64.max
-        signedIn.reusableUntil = min(session.expiresAt, refreshDue)
+        let storeLimit = sessions.reuseLimit.map { now + $0.components.seconds } ?? Int64.max
+        signedIn.reusableUntil = min(session.expiresAt, refreshDue, storeLimit)
         signedIn.revocationGeneration = generation
         return .signedIn(signedIn)
+    }
+
+    func rejected(_ reason: SessionLookup.Rejection, jar: CookieHeader) -> Authentication {
+        metrics.sessionCookieRejected(reason == .expired ? .expired : .unreadable)
+        return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
     }
 
     public func startLogin(_ request: AuthRequest, returnTo: String?) -> LocalResponse {
@@ -118,22 +135,64 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         return LocalResponse(status: .found, headers: headers, body: "")
     }
 
-    public func identity(of pending: PendingRefresh) -> SignedInUser {
-        user(for: pending.session, setCookies: [])
+    public func identity(of pending: PendingSession) -> SignedInUser? {
+        pending.session.map { user(for: $0, setCookies: []) }
     }
 
-    public func refresh(_ pending: PendingRefresh, request: AuthRequest) async -> Authentication {
+    public func resolve(_ pending: PendingSession, request: AuthRequest) async -> Authentication {
         let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
-        let outcome = await refresher.refresh(pending.session, now: request.now) { [self] session in
-            try await self.refreshedSession(session, now: request.now)
+        guard var session = pending.session else {
+            return await read(pending.cookieValue, request: request, jar: jar)
+        }
+        if sessions.reuseLimit != nil {
+            // A shared store: another replica may have refreshed it since this one cached it, and
+            // its refresh token may be spent. The stored session decides.
+            switch try? await sessions.session(for: pending.cookieValue, now: request.now) {
+            case .found(let latest)? where !latest.needsRefresh(now: request.now, margin: refreshMargin):
+                return admitted(latest, cookieValue: pending.cookieValue, jar: jar, now: request.now)
+            case .found(let latest)?:
+                session = latest
+            case .rejected(let reason)?:
+                return rejected(reason, jar: jar)
+            case .unknown?, nil:
+                break
+            }
+        }
+        let outcome = await refresher.refresh(session, now: request.now) { [self] session in
+            let refreshed = try await self.refreshedSession(session, now: request.now)
+            let value = try await self.sessions.save(refreshed, replacing: pending.cookieValue, now: request.now)
+            return (refreshed, value)
         }
         switch outcome {
-        case .refreshed(let session):
-            return .signedIn(user(for: session, setCookies: sessionCookies(session, present: jar)))
+        case .refreshed(let session, let value):
+            let setCookies = value == pending.cookieValue ? [] : sessionCookies(value, for: session, present: jar)
+            return .signedIn(user(for: session, setCookies: setCookies))
         case .keep(let session):
             return .signedIn(user(for: session, setCookies: []))
         case .ended:
             return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
+        }
+    }
+
+    /// A session this replica has not cached: from the store, then as `authenticate` would. An
+    /// unreachable store signs nobody out: the request is anonymous, the cookie kept.
+    private func read(_ cookieValue: String, request: AuthRequest, jar: CookieHeader) async -> Authentication {
+        let lookup: SessionLookup
+        do {
+            lookup = try await sessions.session(for: cookieValue, now: request.now)
+        } catch {
+            logger.warning("session store unreachable", metadata: ["error": "\(String(reflecting: error))", "request_id": "\(request.requestID)"])
+            return .anonymous(clearCookies: [])
+        }
+        switch lookup {
+        case .found(let session):
+            let outcome = admitted(session, cookieValue: cookieValue, jar: jar, now: request.now)
+            guard case .pending(let due) = outcome else { return outcome }
+            return await resolve(due, request: request)
+        case .rejected(let reason):
+            return rejected(reason, jar: jar)
+        case .unknown:
+            return rejected(.unreadable, jar: jar)
         }
     }
 
@@ -150,9 +209,9 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         Dictionary(uniqueKeysWithValues: policyClaimPaths.compactMap { path in claims.value(at: path).map { (path, $0.strings) } })
     }
 
-    func sessionCookies(_ session: Session, present: CookieHeader) -> [String] {
-        let value = sealer.seal(session.encoded(), purpose: "session")
-        return CookieChunks.write(value, settings: cookies, maxAge: Int(session.expiresAt - session.createdAt), present: present)
+    /// `Set-Cookie` values carrying `value` (the store's cookie value for `session`).
+    func sessionCookies(_ value: String, for session: Session, present: CookieHeader) -> [String] {
+        CookieChunks.write(value, settings: cookies, maxAge: Int(session.expiresAt - session.createdAt), present: present)
     }
 
     /// Expired login-state cookies, and all but the newest few, so abandoned attempts never push

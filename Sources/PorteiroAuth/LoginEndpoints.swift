@@ -15,7 +15,7 @@ extension CookieAuthenticator {
         case .callback:
             return await callback(request, query: query)
         case .signOut:
-            return signOut(request, returnTo: query["rd"])
+            return await signOut(request, returnTo: query["rd"])
         }
     }
 
@@ -56,21 +56,35 @@ extension CookieAuthenticator {
         } catch {
             return fail(.unauthorized, .idpUntrusted, .idToken, reason: "\(error)")
         }
+        let value: String
+        do {
+            value = try await sessions.save(session, replacing: nil, now: request.now)
+        } catch {
+            return fail(.serviceUnavailable, .loginUnavailable, .sessionStore, reason: "session store: \(String(reflecting: error))")
+        }
         metrics.loginsCompleted.increment()
         logger.info("login completed", metadata: ["user": "\(session.user)", "request_id": "\(request.requestID)"])
         var headers: HTTPHeaders = ["Location": state.returnTo, "Cache-Control": "no-store"]
-        // The session cookie is replaced whole: a cookie planted before login never survives it.
-        for cookie in sessionCookies(session, present: jar) + [clearState] { headers.add(name: "Set-Cookie", value: cookie) }
+        // The session cookie is replaced whole (a new id with a session store): a cookie planted
+        // before login never survives it.
+        for cookie in sessionCookies(value, for: session, present: jar) + [clearState] { headers.add(name: "Set-Cookie", value: cookie) }
         return LocalResponse(status: .found, headers: headers, body: "")
     }
 
     /// Ends the session here and, when the IdP supports RP-initiated logout, there too.
-    func signOut(_ request: AuthRequest, returnTo: String?) -> LocalResponse {
+    func signOut(_ request: AuthRequest, returnTo: String?) async -> LocalResponse {
         let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
         let target = returnTargets.validate(returnTo)
         let absoluteTarget = target.hasPrefix("/") ? publicURL + target : target
-        let session = CookieChunks.read(jar, name: cookies.fullName)
-            .flatMap { sealer.open($0, purpose: "session") }.flatMap(Session.init(decoding:))
+        var session: Session?
+        if let value = CookieChunks.read(jar, name: cookies.fullName) {
+            if case .found(let found)? = try? await sessions.session(for: value, now: request.now) { session = found }
+            do {
+                try await sessions.delete(value)
+            } catch {
+                logger.warning("session store unreachable; session row not deleted", metadata: ["error": "\(String(reflecting: error))"])
+            }
+        }
         var location = target
         if let endSession = directory.metadata?.endSessionEndpoint {
             var parameters = [("client_id", provider.clientID), ("post_logout_redirect_uri", absoluteTarget)]

@@ -13,7 +13,8 @@ import PorteiroSessions
 /// than on every request.
 actor RefreshCoordinator {
     enum Outcome: Sendable {
-        case refreshed(Session)
+        /// New tokens, and the session cookie's value for them.
+        case refreshed(Session, cookieValue: String)
         /// The IdP could not be reached or failed: keep the session as it is.
         case keep(Session)
         /// The IdP refused: the session is over.
@@ -33,7 +34,9 @@ actor RefreshCoordinator {
         self.logger = logger
     }
 
-    func refresh(_ session: Session, now: Int64, using call: @escaping @Sendable (Session) async throws -> Session) async -> Outcome {
+    func refresh(
+        _ session: Session, now: Int64, using call: @escaping @Sendable (Session) async throws -> (Session, String)
+    ) async -> Outcome {
         let key = Self.key(session.refreshToken ?? session.accessToken)
         recent = recent.filter { now < $0.value.until }
         if let done = recent[key] { return done.outcome }
@@ -41,9 +44,12 @@ actor RefreshCoordinator {
         let (metrics, logger) = (self.metrics, self.logger)
         let task = Task<Outcome, Never> {
             do {
-                let refreshed = try await call(session)
+                let (refreshed, cookieValue) = try await call(session)
                 metrics.tokenRefreshes.increment()
-                return .refreshed(refreshed)
+                return .refreshed(refreshed, cookieValue: cookieValue)
+            } catch is SessionGone {
+                logger.notice("session signed out elsewhere; refresh dropped", metadata: ["user": "\(session.user)"])
+                return .ended
             } catch let failure as ProviderClient.Failure {
                 if case .refused(let status, _, _) = failure, status < 500 {
                     metrics.tokenRefreshFailed(.refused)

@@ -21,7 +21,7 @@ public enum ConfigKeys {
     public static let claims: Set = ["user", "email", "groups", "roles"]
     public static let endpoints: Set = ["authorization", "token", "jwks", "userinfo", "end_session"]
     public static let session: Set = [
-        "cookie_name", "secrets", "secrets_file", "lifetime", "refresh_before", "cookie_domain", "cookie_host_prefix",
+        "cookie_name", "secrets", "secrets_file", "lifetime", "refresh_before", "cookie_domain", "cookie_host_prefix", "store",
     ]
     public static let route: Set = [
         "host", "path", "upstream", "auth", "strip_prefix", "preserve_host", "timeout", "pass_access_token",

@@ -137,6 +137,9 @@ public enum ConfigValidator {
         if config.revocation.store == .postgres, config.database.url == nil {
             report("database.url", "is required because revocation.store is postgres")
         }
+        if config.session?.store == .postgres, config.database.url == nil {
+            report("database.url", "is required because session.store is postgres")
+        }
         if config.revocation.pollInterval <= .zero { report("revocation.poll_interval", "must be longer than 0") }
         if config.revocation.maxStaleness <= config.revocation.pollInterval {
             report("revocation.max_staleness", "must be longer than revocation.poll_interval")

@@ -1,5 +1,12 @@
 /// The encrypted session cookie.
 public struct SessionConfig: Sendable, Equatable {
+    public enum Store: String, Sendable, CaseIterable {
+        /// The whole session sealed into the cookie: nothing shared, no I/O.
+        case cookie
+        /// In `database.url`; the cookie holds a sealed id (for tokens too large for cookies).
+        case postgres
+    }
+
     public var cookieName: String
     /// Base64 32-byte secrets; the first seals, every one opens, so rotation logs nobody out.
     public var secrets: [String]
@@ -10,6 +17,7 @@ public struct SessionConfig: Sendable, Equatable {
     public var cookieDomain: String?
     /// `__Host-` name prefix (needs an https public URL and no domain).
     public var cookieHostPrefix = false
+    public var store: Store = .cookie
 
     public init(cookieName: String = "_porteiro", secrets: [String], lifetime: Duration = .seconds(8 * 3600)) {
         self.cookieName = cookieName

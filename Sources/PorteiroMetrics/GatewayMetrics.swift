@@ -85,6 +85,8 @@ public enum LoginFailureReason: String, Sendable {
     case tokenEndpoint = "token_endpoint"
     /// The ID token did not verify (signature, issuer, audience, nonce, expiry).
     case idToken = "id_token"
+    /// The session store (`session.store: postgres`) could not save the new session.
+    case sessionStore = "session_store"
 }
 
 public enum RefreshFailureReason: String, Sendable {

@@ -15,7 +15,16 @@ public final class PostgresRevocationStore: RevocationStore {
     private let pollInterval: Duration
     private let logger: Logger
     private let lastSeen = NIOLockedValueBox<Int64>(0)
-    private let schemaReady = NIOLockedValueBox(false)
+    private let schema = PostgresSchema([
+        "CREATE SEQUENCE IF NOT EXISTS porteiro_revocation_seq",
+        """
+        CREATE TABLE IF NOT EXISTS porteiro_revocations (kind text NOT NULL, key text NOT NULL,
+          cutoff bigint NOT NULL DEFAULT 0, expires_at bigint NOT NULL,
+          seq bigint NOT NULL DEFAULT nextval('porteiro_revocation_seq'), PRIMARY KEY (kind, key))
+        """,
+        "CREATE INDEX IF NOT EXISTS porteiro_revocations_seq ON porteiro_revocations (seq)",
+        "CREATE TABLE IF NOT EXISTS porteiro_logout_tokens (jti text PRIMARY KEY, expires_at bigint NOT NULL)",
+    ])
     static let channel = "porteiro_revocations"
     /// A back-channel logout waits at most this long for the database; the IdP then gets a 503
     /// it may retry, instead of a request hanging while the pool keeps trying to connect.
@@ -48,7 +57,7 @@ public final class PostgresRevocationStore: RevocationStore {
 
     public func claimLogoutToken(id: String, expiresAt: Int64, now: Int64) async throws -> Bool {
         try await withTimeout(Self.operationTimeout) {
-            try await self.ensureSchema()
+            try await self.schema.ensure(self.client, logger: self.logger)
             let rows = try await self.client.query("""
                 INSERT INTO porteiro_logout_tokens (jti, expires_at) VALUES (\(id), \(expiresAt)) ON CONFLICT (jti) DO NOTHING
                 RETURNING jti
@@ -59,7 +68,7 @@ public final class PostgresRevocationStore: RevocationStore {
     }
 
     private func insert(_ revocation: Revocation) async throws {
-        try await ensureSchema()
+        try await schema.ensure(client, logger: logger)
         let (kind, key, cutoff) = Self.row(revocation.target)
         try await client.query("""
             INSERT INTO porteiro_revocations (kind, key, cutoff, expires_at) VALUES (\(kind), \(key), \(cutoff), \(revocation.expiresAt))
@@ -71,7 +80,7 @@ public final class PostgresRevocationStore: RevocationStore {
 
     /// Reads the rows changed since the last read into the cache, and drops expired rows.
     func sync(now: Int64 = Int64(Date().timeIntervalSince1970)) async throws {
-        try await ensureSchema()
+        try await schema.ensure(client, logger: logger)
         let since = lastSeen.withLockedValue { $0 }
         let rows = try await client.query("""
             SELECT seq, kind, key, cutoff, expires_at FROM porteiro_revocations WHERE seq > \(since) ORDER BY seq
@@ -114,7 +123,7 @@ public final class PostgresRevocationStore: RevocationStore {
     private func listenForNotifications() async {
         while !Task.isCancelled {
             do {
-                try await ensureSchema()
+                try await schema.ensure(client, logger: logger)
                 try await client.withConnection { connection in
                     try await connection.listen(on: Self.channel) { notifications in
                         try await self.sync()
@@ -125,30 +134,6 @@ public final class PostgresRevocationStore: RevocationStore {
                 try? await Task.sleep(for: min(pollInterval, .seconds(1)))
             }
         }
-    }
-
-    /// Creates the tables once per process. Two replicas starting together can race on
-    /// `CREATE … IF NOT EXISTS` (PostgreSQL then reports a duplicate); the loser's second try
-    /// finds the object made. No lock is taken, so a cancelled start leaves nothing held.
-    private func ensureSchema() async throws {
-        if schemaReady.withLockedValue({ $0 }) { return }
-        for statement: PostgresQuery in [
-            "CREATE SEQUENCE IF NOT EXISTS porteiro_revocation_seq",
-            """
-            CREATE TABLE IF NOT EXISTS porteiro_revocations (kind text NOT NULL, key text NOT NULL,
-              cutoff bigint NOT NULL DEFAULT 0, expires_at bigint NOT NULL,
-              seq bigint NOT NULL DEFAULT nextval('porteiro_revocation_seq'), PRIMARY KEY (kind, key))
-            """,
-            "CREATE INDEX IF NOT EXISTS porteiro_revocations_seq ON porteiro_revocations (seq)",
-            "CREATE TABLE IF NOT EXISTS porteiro_logout_tokens (jti text PRIMARY KEY, expires_at bigint NOT NULL)",
-        ] {
-            do {
-                try await client.query(statement, logger: logger)
-            } catch is PSQLError {
-                try await client.query(statement, logger: logger)
-            }
-        }
-        schemaReady.withLockedValue { $0 = true }
     }
 
     private static func row(_ target: Revocation.Target) -> (kind: String, key: String, cutoff: Int64) {

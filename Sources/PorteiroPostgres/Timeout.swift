@@ -5,6 +5,7 @@ public struct DatabaseTimeout: Error, CustomStringConvertible {
 }
 
 /// Runs `operation`, cancelling it (and throwing `DatabaseTimeout`) after `limit`.
+@discardableResult
 func withTimeout<T: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await operation() }

@@ -18,10 +18,11 @@ public protocol GatewayAuthenticator: Sendable {
     /// Verifies an API client's JWT access token (signature against the JWKS, iss, exp/nbf,
     /// one of `audiences`) and remembers the result until the token expires; nil when invalid.
     func verifyBearer(_ token: String, audiences: Set<String>, now: Int64) async -> SignedInUser?
-    /// Who an expiring session belongs to, without refreshing it (`/oauth2/userinfo`).
-    func identity(of pending: PendingRefresh) -> SignedInUser
-    /// Refreshes an expiring session (rare; runs off the event loop, single flight per session).
-    func refresh(_ pending: PendingRefresh, request: AuthRequest) async -> Authentication
+    /// Who a pending session belongs to, without I/O, when that is known (an expiring session).
+    func identity(of pending: PendingSession) -> SignedInUser?
+    /// Finishes a pending session off the event loop: reads it from the session store, refreshes
+    /// it when it expires (single flight per session).
+    func resolve(_ pending: PendingSession, request: AuthRequest) async -> Authentication
     /// The answer that sends an anonymous browser to the IdP and back to `returnTo`.
     func startLogin(_ request: AuthRequest, returnTo: String?) -> LocalResponse
     /// `/oauth2/start`, `/oauth2/callback`, `/oauth2/sign_out`.
@@ -63,16 +64,21 @@ public struct AuthRequest: Sendable {
 
 public enum Authentication: Sendable {
     case signedIn(SignedInUser)
-    case refreshNeeded(PendingRefresh)
+    /// Needs I/O first: a refresh, or a session store read. → `resolve`.
+    case pending(PendingSession)
     /// `clearCookies`: `Set-Cookie` values deleting cookies that did not open (tampered, expired).
     case anonymous(clearCookies: [String])
 }
 
-/// An expiring session to refresh; opaque to the proxy.
-public struct PendingRefresh: Sendable {
-    public var session: Session
+/// A session that needs I/O before the request can go on; opaque to the proxy.
+public struct PendingSession: Sendable {
+    /// The session cookie's value, as the browser sent it.
+    public var cookieValue: String
+    /// The session when it is known and only needs a refresh; nil when it must be read first.
+    public var session: Session?
 
-    public init(session: Session) {
+    public init(cookieValue: String, session: Session?) {
+        self.cookieValue = cookieValue
         self.session = session
     }
 }

@@ -47,10 +47,10 @@ extension GatewayHandler {
             exchange?.responseCookies = clearCookies
         case .anonymous(let clearCookies):
             answerAnonymous(head, route: route, request: request, clearCookies: clearCookies, log: log, context: context)
-        case .refreshNeeded(let pending):
+        case .pending(let pending):
             proxy(head, route: route, target: target, identity: nil, requestID: request.requestID, log: log, context: context,
                   connect: false)
-            refreshThenConnect(pending, request: request, authenticator: authenticator, head: head)
+            resolveThenConnect(pending, request: request, authenticator: authenticator, head: head)
         }
     }
 
@@ -151,14 +151,14 @@ extension GatewayHandler {
         proxy(head, route: route, target: target, identity: user, requestID: request.requestID, log: log, context: context)
     }
 
-    /// The exchange waits in `.connecting` while the session is refreshed, then goes upstream with
-    /// the new token and the resealed cookie — or is answered as anonymous if the IdP said no.
-    func refreshThenConnect(
-        _ pending: PendingRefresh, request: AuthRequest, authenticator: any GatewayAuthenticator, head: HTTPRequestHead
+    /// The exchange waits in `.connecting` while the session is read or refreshed, then goes
+    /// upstream with the (new) token and cookie — or is answered as anonymous if the IdP said no.
+    func resolveThenConnect(
+        _ pending: PendingSession, request: AuthRequest, authenticator: any GatewayAuthenticator, head: HTTPRequestHead
     ) {
         guard let context else { return }
         let promise = context.eventLoop.makePromise(of: Authentication.self)
-        promise.completeWithTask { await authenticator.refresh(pending, request: request) }
+        promise.completeWithTask { await authenticator.resolve(pending, request: request) }
         promise.futureResult.assumeIsolated().whenSuccess { [weak self] outcome in
             guard let self, case .connecting = self.state, let exchange = self.exchange, let context = self.context else { return }
             switch outcome {
@@ -179,7 +179,7 @@ extension GatewayHandler {
                 self.dropParkedExchange()
                 self.answerAnonymous(
                     head, route: exchange.route, request: request, clearCookies: clearCookies, log: exchange.log, context: context)
-            case .refreshNeeded:
+            case .pending:
                 self.respondWithError(.badGateway, .refreshFailed, reason: "session refresh failed")
             }
         }

@@ -34,10 +34,10 @@ extension GatewayHandler {
                 extraHeaders: ["WWW-Authenticate": #"Bearer realm="porteiro""#])
             for cookie in clearCookies { page.headers.add(name: "Set-Cookie", value: cookie) }
             answer(page, head: head, log: log, requestID: request.requestID, context: context)
-        case .refreshNeeded(let pending):
+        case .pending(let pending):
             state = .waiting(log, requestID: request.requestID, keepAlive: head.isKeepAlive)
             let promise = context.eventLoop.makePromise(of: Authentication.self)
-            promise.completeWithTask { await authenticator.refresh(pending, request: request) }
+            promise.completeWithTask { await authenticator.resolve(pending, request: request) }
             promise.futureResult.assumeIsolated().whenSuccess { [weak self] outcome in
                 guard let self, case .waiting = self.state, let context = self.context else { return }
                 self.state = .idle
@@ -57,9 +57,36 @@ extension GatewayHandler {
         let user: SignedInUser?
         switch authenticator.authenticate(request) {
         case .signedIn(let signedIn): user = signedIn
-        case .refreshNeeded(let pending): user = authenticator.identity(of: pending)
+        case .pending(let pending):
+            guard let known = authenticator.identity(of: pending) else {
+                return userinfoAfterReading(pending, head: head, request: request, authenticator: authenticator, log: log)
+            }
+            user = known
         case .anonymous: user = nil
         }
+        userinfoAnswer(user, head: head, request: request, log: log, context: context)
+    }
+
+    /// A session not in this replica's cache: read from the store, then answered.
+    private func userinfoAfterReading(
+        _ pending: PendingSession, head: HTTPRequestHead, request: AuthRequest, authenticator: any GatewayAuthenticator,
+        log: AccessLogEntry
+    ) {
+        guard let context else { return }
+        state = .waiting(log, requestID: request.requestID, keepAlive: head.isKeepAlive)
+        let promise = context.eventLoop.makePromise(of: Authentication.self)
+        promise.completeWithTask { await authenticator.resolve(pending, request: request) }
+        promise.futureResult.assumeIsolated().whenSuccess { [weak self] outcome in
+            guard let self, case .waiting = self.state, let context = self.context else { return }
+            self.state = .idle
+            let user: SignedInUser? = if case .signedIn(let user) = outcome { user } else { nil }
+            self.userinfoAnswer(user, head: head, request: request, log: log, context: context)
+        }
+    }
+
+    private func userinfoAnswer(
+        _ user: SignedInUser?, head: HTTPRequestHead, request: AuthRequest, log: AccessLogEntry, context: ChannelHandlerContext
+    ) {
         guard let user else {
             let page = settings.pages.error(.unauthorized, .signInRequired, requestID: request.requestID, request: ["Accept": "application/json"])
             return answer(page, head: head, log: log, requestID: request.requestID, context: context)

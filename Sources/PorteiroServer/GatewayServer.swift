@@ -68,10 +68,12 @@ public final class GatewayServer: Sendable {
         if let provider = config.provider, config.session != nil, config.server.publicURL != nil {
             let client = ProviderClient(provider: provider, metrics: metrics)
             let directory = ProviderDirectory(client: client, provider: provider, logger: logger)
-            let revocations = try RevocationStores.make(config, logger: logger)
+            let revocations = try SharedStores.revocations(config, logger: logger)
+            let sessions = try SharedStores.sessions(config, logger: logger)
             authenticator = CookieAuthenticator(
-                config: config, directory: directory, client: client, revocations: revocations, metrics: metrics, logger: logger)
-            background = [{ await directory.load() }, { await revocations.run() }]
+                config: config, directory: directory, client: client, sessions: sessions, revocations: revocations,
+                metrics: metrics, logger: logger)
+            background = [{ await directory.load() }, { await revocations.run() }, { await sessions?.run() }]
         }
         let settings = GatewaySettingsBox(try GatewaySettings(config: config, authenticator: authenticator, metrics: metrics))
         let tls = try config.server.tls.map { tls throws(ConfigProblems) in try ListenerTLS(tls) }

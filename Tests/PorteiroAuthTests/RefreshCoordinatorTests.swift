@@ -12,7 +12,7 @@ func session(refreshToken: String = "r1") -> Session {
 @Suite struct RefreshCoordinatorTests {
     @Test func concurrentRequestsOfOneSessionRefreshOnce() async {
         let metrics = GatewayMetrics()
-        let coordinator = RefreshCoordinator(metrics: metrics, logger: Logger(label: "test"))
+        let coordinator = RefreshCoordinator(metrics: metrics, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let calls = NIOLockedValueBox(0)
         let outcomes = await withTaskGroup(of: String?.self) { group in
             for _ in 0..<20 {
@@ -22,9 +22,9 @@ func session(refreshToken: String = "r1") -> Session {
                         try await Task.sleep(for: .milliseconds(50))
                         var new = old
                         new.accessToken = "a2"
-                        return new
+                        return (new, "cookie-a2")
                     }
-                    if case .refreshed(let new) = outcome { return new.accessToken }
+                    if case .refreshed(let new, _) = outcome { return new.accessToken }
                     return nil
                 }
             }
@@ -36,21 +36,21 @@ func session(refreshToken: String = "r1") -> Session {
     }
 
     @Test func aLateRequestWithTheRotatedTokenGetsTheWinnersResult() async {
-        let coordinator = RefreshCoordinator(metrics: GatewayMetrics(), logger: Logger(label: "test"))
+        let coordinator = RefreshCoordinator(metrics: GatewayMetrics(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         _ = await coordinator.refresh(session(), now: 100) { old in
             var new = old
             new.accessToken = "a2"
-            return new
+            return (new, "cookie-a2")
         }
         let late = await coordinator.refresh(session(), now: 130) { _ in
             throw ProviderClient.Failure.refused(status: 400, error: "invalid_grant", description: nil)
         }
-        guard case .refreshed(let new) = late else { Issue.record("expected the earlier result, got \(late)"); return }
+        guard case .refreshed(let new, _) = late else { Issue.record("expected the earlier result, got \(late)"); return }
         #expect(new.accessToken == "a2")
     }
 
     @Test func aRefusedRefreshEndsTheSessionAndAnUnreachableIdPKeepsIt() async {
-        let coordinator = RefreshCoordinator(metrics: GatewayMetrics(), logger: Logger(label: "test"))
+        let coordinator = RefreshCoordinator(metrics: GatewayMetrics(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let refused = await coordinator.refresh(session(refreshToken: "x"), now: 100) { _ in
             throw ProviderClient.Failure.refused(status: 400, error: "invalid_grant", description: nil)
         }
@@ -65,9 +65,9 @@ func session(refreshToken: String = "r1") -> Session {
     /// A failing IdP is a fault, not a verdict: the user stays signed in, and the next attempt
     /// waits a few seconds instead of hitting the IdP with every request.
     @Test func anIdPAnswering500KeepsTheSessionAndIsRetriedAfterAFewSeconds() async {
-        let coordinator = RefreshCoordinator(metrics: GatewayMetrics(), logger: Logger(label: "test"))
+        let coordinator = RefreshCoordinator(metrics: GatewayMetrics(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let calls = NIOLockedValueBox(0)
-        let failing: @Sendable (Session) async throws -> Session = { _ in
+        let failing: @Sendable (Session) async throws -> (Session, String) = { _ in
             calls.withLockedValue { $0 += 1 }
             throw ProviderClient.Failure.refused(status: 500, error: "http_500", description: nil)
         }
@@ -78,9 +78,17 @@ func session(refreshToken: String = "r1") -> Session {
         let recovered = await coordinator.refresh(session(refreshToken: "z"), now: 100 + RefreshCoordinator.retryAfterFailure) { _ in
             var refreshed = session(refreshToken: "z2")
             refreshed.accessToken = "a2"
-            return refreshed
+            return (refreshed, "cookie-a2")
         }
-        guard case .refreshed(let new) = recovered else { Issue.record("expected .refreshed, got \(recovered)"); return }
+        guard case .refreshed(let new, _) = recovered else { Issue.record("expected .refreshed, got \(recovered)"); return }
         #expect(new.accessToken == "a2")
+    }
+
+    /// With a session store, a refresh whose row is gone (signed out on another replica) ends the
+    /// session instead of bringing it back.
+    @Test func aSessionSignedOutElsewhereEndsInsteadOfRefreshing() async {
+        let coordinator = RefreshCoordinator(metrics: GatewayMetrics(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let gone = await coordinator.refresh(session(refreshToken: "g"), now: 100) { _ in throw SessionGone() }
+        guard case .ended = gone else { Issue.record("expected .ended, got \(gone)"); return }
     }
 }

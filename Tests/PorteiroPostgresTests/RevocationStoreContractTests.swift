@@ -29,7 +29,7 @@ struct RunningStore {
             ? InMemoryRevocationStore()
             : PostgresRevocationStore(
                 configuration: try DatabaseURL.configuration(url ?? testDatabaseURL()), pollInterval: pollInterval,
-                maxStaleness: pollInterval * 3, logger: Logger(label: "test"))
+                maxStaleness: pollInterval * 3, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         return RunningStore(store: store, task: Task { await store.run() })
     }
 }

@@ -29,8 +29,8 @@ final class CountingAuthenticator: GatewayAuthenticator {
 
     func cachedBearer(_ token: String, audiences: Set<String>, now: Int64) -> SignedInUser? { nil }
     func verifyBearer(_ token: String, audiences: Set<String>, now: Int64) async -> SignedInUser? { nil }
-    func identity(of pending: PendingRefresh) -> SignedInUser { SignedInUser(user: "", email: "", groups: [], accessToken: "") }
-    func refresh(_ pending: PendingRefresh, request: AuthRequest) async -> Authentication { .anonymous(clearCookies: []) }
+    func identity(of pending: PendingSession) -> SignedInUser? { nil }
+    func resolve(_ pending: PendingSession, request: AuthRequest) async -> Authentication { .anonymous(clearCookies: []) }
     func startLogin(_ request: AuthRequest, returnTo: String?) -> LocalResponse { .plain(.unauthorized, "") }
     func handle(_ endpoint: AuthEndpoint, _ request: AuthRequest) async -> LocalResponse { .plain(.notFound, "") }
     func backchannelLogout(form body: String, request: AuthRequest) async -> LocalResponse { .plain(.ok, "") }

@@ -154,7 +154,7 @@ class Porteiro:
 
 
 def write_config(tmp, provider, upstream, port, public_url=None, trusted_proxies=(), server_extra="", provider_extra="",
-                 sections=""):
+                 sections="", session_store="cookie"):
     secret_line = f'  client_secret: "{provider.client_secret}"\n' if provider.client_secret else ""
     public_url = public_url or f"http://127.0.0.1:{port}"
     config = tmp / f"porteiro-{port}.yaml"
@@ -174,6 +174,7 @@ provider:
 {provider_extra}session:
   secrets: ["${{PORTEIRO_COOKIE_SECRET}}"]
   refresh_before: 3s
+  store: {session_store}
 {sections}routes:
   - path: /public/
     upstream: "{upstream}"

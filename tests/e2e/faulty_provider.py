@@ -1,7 +1,8 @@
 """The development provider behind a proxy that misbehaves on demand, one path at a time: a hang
 (no answer for a while, then 503, the request never reaching the provider), 5xx, garbage bodies,
-a member dropped from a JSON answer, or a key of the test's own added to the JWKS (so a test can
-sign what only the IdP should: back-channel logout tokens). Its issuer is the proxy's URL,
+a member dropped from a JSON answer, an access token padded to a size no cookie holds, or a key
+of the test's own added to the JWKS (so a test can sign what only the IdP should: back-channel
+logout tokens). Its issuer is the proxy's URL,
 so Porteiro sees every fault exactly as it would see a broken IdP."""
 import http.server
 import json
@@ -63,6 +64,11 @@ class FaultyProvider:
                 if fault and fault[0] == "drop":
                     answer = json.loads(body)
                     answer.pop(fault[1], None)
+                    body = json.dumps(answer).encode()
+                if fault and fault[0] == "pad_access_token":
+                    answer = json.loads(body)
+                    if "access_token" in answer:
+                        answer["access_token"] += "." + "p" * fault[1]
                     body = json.dumps(answer).encode()
                 if fault and fault[0] == "extra_key":
                     answer = json.loads(body)

@@ -1,0 +1,35 @@
+import Logging
+import PorteiroAuth
+import PorteiroConfig
+import PorteiroPostgres
+import PorteiroSessions
+import PostgresNIO
+
+/// The stores the configuration names: `revocation.store` and `session.store`.
+enum SharedStores {
+    static func revocations(_ config: GatewayConfig, logger: Logger) throws(ConfigProblems) -> any RevocationStore {
+        switch config.revocation.store {
+        case .memory:
+            return InMemoryRevocationStore()
+        case .postgres:
+            return PostgresRevocationStore(
+                configuration: try database(config), pollInterval: config.revocation.pollInterval,
+                maxStaleness: config.revocation.maxStaleness, logger: logger)
+        }
+    }
+
+    /// nil: sessions sealed into the cookie.
+    static func sessions(_ config: GatewayConfig, logger: Logger) throws(ConfigProblems) -> (any SessionStore)? {
+        guard let session = config.session, session.store == .postgres else { return nil }
+        return PostgresSessionStore(
+            configuration: try database(config), sealer: CookieAuthenticator.sealer(for: session), logger: logger)
+    }
+
+    private static func database(_ config: GatewayConfig) throws(ConfigProblems) -> PostgresClient.Configuration {
+        do {
+            return try DatabaseURL.configuration(config.database.url ?? "")
+        } catch {
+            throw ConfigProblems([ConfigProblem(path: "database.url", line: nil, message: error.description)])
+        }
+    }
+}
