@@ -5,6 +5,7 @@
 # rounds of wrk; prints req/s and the gateway's CPU per request for each.
 #   bash bench/revocation.sh           # 3 rounds × 10 s
 #   ROUNDS=5 DURATION=20s bash bench/revocation.sh
+#   WRITE_DOCS=1 bash bench/revocation.sh   # also replaces its table in docs/performance.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10s} REVOKED=${REVOKED:-100000}
@@ -17,7 +18,9 @@ command -v wrk >/dev/null && command -v nginx >/dev/null && command -v psql >/de
 swift build -c release --product porteiro 2>&1 | grep -E "error" >&2 || true
 PORTEIRO=$(swift build -c release --show-bin-path)/porteiro
 
-rm -rf "$RUN" && mkdir -p "$RUN/www" "$RUN/logs"
+rm -rf "$RUN"
+. bench/upstream.sh
+write_upstream_conf "$RUN" "$UPSTREAM_PORT"
 PG_DIR=$(mktemp -d /tmp/porteiro-bench-pg.XXXXXX)
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -26,15 +29,6 @@ cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
 trap cleanup EXIT
 DATABASE_URL=$(bash scripts/postgres.sh start "$PG_DIR")
 
-printf 'Hello, world\n' > "$RUN/www/index.html"
-cat > "$RUN/upstream.conf" <<CONF
-worker_processes 1;
-pid $PWD/$RUN/upstream.pid;
-error_log $PWD/$RUN/logs/upstream.err warn;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$UPSTREAM_PORT; root $PWD/$RUN/www; location / { try_files /index.html =404; } } }
-CONF
 SECRET=$("$PORTEIRO" keygen)
 config() { # name port store
   cat > "$RUN/$1.yaml" <<CONF
@@ -83,7 +77,7 @@ for round in $(seq "$ROUNDS"); do
     echo "round $round $row: $rps req/s, $cpu µs CPU/req, non-2xx ${non2xx:-0}" >&2
   done
 done
-python3 - "$RUN/results.tsv" "$ROUNDS" "$DURATION" "$REVOKED" <<'PY'
+python3 - "$RUN/results.tsv" "$ROUNDS" "$DURATION" "$REVOKED" > "$RUN/table.md" <<'PY'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -98,3 +92,7 @@ for row in ["memory", "postgres"]:
     values = rows[row]
     print(f"| {row} | {statistics.median(v[0] for v in values):,.0f} | {statistics.median(v[1] for v in values):.1f} | {sum(v[2] for v in values)} |")
 PY
+cat "$RUN/table.md"
+if [ "${WRITE_DOCS:-0}" = 1 ]; then
+  python3 bench/write_docs.py bench/revocation.sh "$RUN/table.md"
+fi

@@ -16,16 +16,9 @@ command -v wrk >/dev/null && command -v nginx >/dev/null || {
 swift build -c release --product porteiro 2>&1 | grep -E "error" >&2 || true
 PORTEIRO=$(swift build -c release --show-bin-path)/porteiro
 
-rm -rf "$RUN" && mkdir -p "$RUN/www" "$RUN/logs"
-printf 'Hello, world\n' > "$RUN/www/index.html"
-cat > "$RUN/upstream.conf" <<CONF
-worker_processes 1;
-pid $PWD/$RUN/upstream.pid;
-error_log $PWD/$RUN/logs/upstream.err warn;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000;
-  server { listen 127.0.0.1:$UPSTREAM_PORT; root $PWD/$RUN/www; location / { try_files /index.html =404; } } }
-CONF
+rm -rf "$RUN"
+. bench/upstream.sh
+write_upstream_conf "$RUN" "$UPSTREAM_PORT"
 write_config() {
   cat > "$RUN/porteiro.yaml.new" <<CONF
 server:

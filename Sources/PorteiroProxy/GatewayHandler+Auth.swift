@@ -190,14 +190,23 @@ extension GatewayHandler {
         _ endpoint: AuthEndpoint, request: AuthRequest, authenticator: any GatewayAuthenticator, head: HTTPRequestHead,
         log: AccessLogEntry
     ) {
+        answerAfter({ await authenticator.handle(endpoint, request) }, head: head, log: log, requestID: request.requestID) { $0 }
+    }
+
+    /// Answers locally once `work` (I/O off the event loop) is done: the connection waits in
+    /// `.waiting` with reads held, then `respond` turns the result into the answer, on the loop.
+    func answerAfter<Result: Sendable>(
+        _ work: @escaping @Sendable () async -> Result, head: HTTPRequestHead, log: AccessLogEntry, requestID: String,
+        respond: @escaping (Result) -> LocalResponse
+    ) {
         guard let context else { return }
-        state = .waiting(log, requestID: request.requestID, keepAlive: head.isKeepAlive)
-        let promise = context.eventLoop.makePromise(of: LocalResponse.self)
-        promise.completeWithTask { await authenticator.handle(endpoint, request) }
-        promise.futureResult.assumeIsolated().whenSuccess { [weak self] response in
+        state = .waiting(log, requestID: requestID, keepAlive: head.isKeepAlive)
+        let promise = context.eventLoop.makePromise(of: Result.self)
+        promise.completeWithTask(work)
+        promise.futureResult.assumeIsolated().whenSuccess { [weak self] result in
             guard let self, case .waiting = self.state, let context = self.context else { return }
             self.state = .idle
-            self.answer(response, head: head, log: log, requestID: request.requestID, context: context)
+            self.answer(respond(result), head: head, log: log, requestID: requestID, context: context)
         }
     }
 }

@@ -28,16 +28,8 @@ extension GatewayHandler {
     }
 
     func submitLogoutForm(_ form: LogoutForm) {
-        guard let context else { return }
-        let requestID = form.request.requestID
-        state = .waiting(form.log, requestID: requestID, keepAlive: form.head.isKeepAlive)
-        let promise = context.eventLoop.makePromise(of: LocalResponse.self)
         let (authenticator, body, request) = (form.authenticator, String(buffer: form.body), form.request)
-        promise.completeWithTask { await authenticator.backchannelLogout(form: body, request: request) }
-        promise.futureResult.assumeIsolated().whenSuccess { [weak self] response in
-            guard let self, case .waiting = self.state, let context = self.context else { return }
-            self.state = .idle
-            self.answer(response, head: form.head, log: form.log, requestID: requestID, context: context)
-        }
+        answerAfter({ await authenticator.backchannelLogout(form: body, request: request) }, head: form.head, log: form.log,
+                    requestID: request.requestID) { $0 }
     }
 }

@@ -35,19 +35,11 @@ extension GatewayHandler {
             for cookie in clearCookies { page.headers.add(name: "Set-Cookie", value: cookie) }
             answer(page, head: head, log: log, requestID: request.requestID, context: context)
         case .pending(let pending):
-            state = .waiting(log, requestID: request.requestID, keepAlive: head.isKeepAlive)
-            let promise = context.eventLoop.makePromise(of: Authentication.self)
-            promise.completeWithTask { await authenticator.resolve(pending, request: request) }
-            promise.futureResult.assumeIsolated().whenSuccess { [weak self] outcome in
-                guard let self, case .waiting = self.state, let context = self.context else { return }
-                self.state = .idle
-                let response: LocalResponse
-                if case .signedIn(let user) = outcome {
-                    response = self.forwardAuthAnswer(user, route: route, request: request)
-                } else {
-                    response = self.settings.pages.error(.unauthorized, .signInRequired, requestID: request.requestID, request: head.headers)
+            answerAfter({ await authenticator.resolve(pending, request: request) }, head: head, log: log, requestID: request.requestID) {
+                guard case .signedIn(let user) = $0 else {
+                    return self.settings.pages.error(.unauthorized, .signInRequired, requestID: request.requestID, request: head.headers)
                 }
-                self.answer(response, head: head, log: log, requestID: request.requestID, context: context)
+                return self.forwardAuthAnswer(user, route: route, request: request)
             }
         }
     }
@@ -59,44 +51,28 @@ extension GatewayHandler {
         case .signedIn(let signedIn): user = signedIn
         case .pending(let pending):
             guard let known = authenticator.identity(of: pending) else {
-                return userinfoAfterReading(pending, head: head, request: request, authenticator: authenticator, log: log)
+                // Not in this replica's cache: read from the session store first.
+                return answerAfter({ await authenticator.resolve(pending, request: request) }, head: head, log: log,
+                                   requestID: request.requestID) {
+                    guard case .signedIn(let user) = $0 else { return self.userinfoAnswer(nil, request: request) }
+                    return self.userinfoAnswer(user, request: request)
+                }
             }
             user = known
         case .anonymous: user = nil
         }
-        userinfoAnswer(user, head: head, request: request, log: log, context: context)
+        answer(userinfoAnswer(user, request: request), head: head, log: log, requestID: request.requestID, context: context)
     }
 
-    /// A session not in this replica's cache: read from the store, then answered.
-    private func userinfoAfterReading(
-        _ pending: PendingSession, head: HTTPRequestHead, request: AuthRequest, authenticator: any GatewayAuthenticator,
-        log: AccessLogEntry
-    ) {
-        guard let context else { return }
-        state = .waiting(log, requestID: request.requestID, keepAlive: head.isKeepAlive)
-        let promise = context.eventLoop.makePromise(of: Authentication.self)
-        promise.completeWithTask { await authenticator.resolve(pending, request: request) }
-        promise.futureResult.assumeIsolated().whenSuccess { [weak self] outcome in
-            guard let self, case .waiting = self.state, let context = self.context else { return }
-            self.state = .idle
-            let user: SignedInUser? = if case .signedIn(let user) = outcome { user } else { nil }
-            self.userinfoAnswer(user, head: head, request: request, log: log, context: context)
-        }
-    }
-
-    private func userinfoAnswer(
-        _ user: SignedInUser?, head: HTTPRequestHead, request: AuthRequest, log: AccessLogEntry, context: ChannelHandlerContext
-    ) {
+    private func userinfoAnswer(_ user: SignedInUser?, request: AuthRequest) -> LocalResponse {
         guard let user else {
-            let page = settings.pages.error(.unauthorized, .signInRequired, requestID: request.requestID, request: ["Accept": "application/json"])
-            return answer(page, head: head, log: log, requestID: request.requestID, context: context)
+            return settings.pages.error(.unauthorized, .signInRequired, requestID: request.requestID, request: ["Accept": "application/json"])
         }
         let groups = user.groups.map { "\"\(jsonEscaped($0))\"" }.joined(separator: ",")
         let roles = user.roles.map { "\"\(jsonEscaped($0))\"" }.joined(separator: ",")
         let body = #"{"user":"\#(jsonEscaped(user.user))","preferred_username":"\#(jsonEscaped(user.user))","#
             + #""email":"\#(jsonEscaped(user.email))","groups":[\#(groups)],"roles":[\#(roles)]}"#
-        let response = LocalResponse(status: .ok, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: body)
-        answer(response, head: head, log: log, requestID: request.requestID, context: context)
+        return LocalResponse(status: .ok, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: body)
     }
 
     private func forwardAuthAnswer(_ user: SignedInUser, route: Route?, request: AuthRequest) -> LocalResponse {
