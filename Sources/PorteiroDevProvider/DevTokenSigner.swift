@@ -1,29 +1,31 @@
+import Crypto
 import CryptoExtras
 import ExtrasBase64
 import Foundation
 import JWTKit
 
 /// The provider's signing key: RSA 2048, made at start, never written anywhere. Tokens are RS256
-/// JWTs signed with jwt-kit; the public half is served as the JWKS.
+/// JWTs signed with jwt-kit; the public half is served as the JWKS. The key id is the key's RFC 7638
+/// thumbprint, so a restarted provider (a new key) never reuses the old key's id.
 struct DevTokenSigner: Sendable {
     let keys: JWTKeyCollection
     let jwks: String
-    static let keyID = "dev-\(Int(Date().timeIntervalSince1970))"
+    let keyID: String
 
     static func make() async throws -> DevTokenSigner {
         let backing = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         let key = try Insecure.RSA.PrivateKey(backing: backing)
-        let keys = await JWTKeyCollection().add(rsa: key, digestAlgorithm: .sha256, kid: JWKIdentifier(string: keyID))
         let (modulus, exponent) = try key.publicKey.getKeyPrimitives()
-        let jwk: [String: String] = [
-            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": keyID, "n": base64URL(modulus), "e": base64URL(exponent),
-        ]
+        let (n, e) = (base64URL(modulus), base64URL(exponent))
+        let keyID = base64URL(Data(SHA256.hash(data: Array(#"{"e":"\#(e)","kty":"RSA","n":"\#(n)"}"#.utf8))))
+        let keys = await JWTKeyCollection().add(rsa: key, digestAlgorithm: .sha256, kid: JWKIdentifier(string: keyID))
+        let jwk: [String: String] = ["kty": "RSA", "use": "sig", "alg": "RS256", "kid": keyID, "n": n, "e": e]
         let document = try JSONSerialization.data(withJSONObject: ["keys": [jwk]], options: [.sortedKeys])
-        return DevTokenSigner(keys: keys, jwks: String(decoding: document, as: UTF8.self))
+        return DevTokenSigner(keys: keys, jwks: String(decoding: document, as: UTF8.self), keyID: keyID)
     }
 
     func sign(_ claims: DevClaims) async throws -> String {
-        try await keys.sign(claims, kid: JWKIdentifier(string: Self.keyID))
+        try await keys.sign(claims, kid: JWKIdentifier(string: keyID))
     }
 
     /// The claims of a token this provider signed and that has not expired; nil otherwise.
