@@ -252,7 +252,11 @@ let package = Package(
         ),
         .testTarget(
             name: "PorteiroPostgresTests",
-            dependencies: ["PorteiroPostgres", "PorteiroSessions", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "PorteiroPostgres", "PorteiroSessions",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -5,24 +5,29 @@ public import PorteiroSessions
 public import PostgresNIO
 
 /// Revocations shared by every replica through PostgreSQL. A revocation is one upserted row and a
-/// `NOTIFY`; each replica `LISTEN`s and reads the rows newer than the last it saw, and also polls
+/// `NOTIFY`; each replica `LISTEN`s and reads the rows changed since its last read, and also polls
 /// every `pollInterval`, which is its heartbeat: while the database is unreachable it keeps
 /// serving from its cache, and `/ready` fails once the cache is older than `maxStaleness`.
 /// Rows expire with the sessions they could match, so the tables stay small.
+///
+/// "Changed since" is by the database's clock (`changed_at`, µs), and each read reaches back
+/// `rereadWindow` before the newest row it has seen: a row stamped by a transaction that
+/// committed after a later one was read is still picked up (a sequence number would be skipped
+/// forever). Re-read rows change nothing.
 public final class PostgresRevocationStore: RevocationStore {
     public let cache: RevocationCache
     private let client: PostgresClient
     private let pollInterval: Duration
     private let logger: Logger
     private let lastSeen = NIOLockedValueBox<Int64>(0)
+    static let rereadWindow: Int64 = 60_000_000
     private let schema = PostgresSchema([
-        "CREATE SEQUENCE IF NOT EXISTS porteiro_revocation_seq",
         """
         CREATE TABLE IF NOT EXISTS porteiro_revocations (kind text NOT NULL, key text NOT NULL,
           cutoff bigint NOT NULL DEFAULT 0, expires_at bigint NOT NULL,
-          seq bigint NOT NULL DEFAULT nextval('porteiro_revocation_seq'), PRIMARY KEY (kind, key))
+          changed_at bigint NOT NULL DEFAULT (extract(epoch from now()) * 1000000)::bigint, PRIMARY KEY (kind, key))
         """,
-        "CREATE INDEX IF NOT EXISTS porteiro_revocations_seq ON porteiro_revocations (seq)",
+        "CREATE INDEX IF NOT EXISTS porteiro_revocations_changed ON porteiro_revocations (changed_at)",
         "CREATE TABLE IF NOT EXISTS porteiro_logout_tokens (jti text PRIMARY KEY, expires_at bigint NOT NULL)",
     ])
     static let channel = "porteiro_revocations"
@@ -73,7 +78,8 @@ public final class PostgresRevocationStore: RevocationStore {
         try await client.query("""
             INSERT INTO porteiro_revocations (kind, key, cutoff, expires_at) VALUES (\(kind), \(key), \(cutoff), \(revocation.expiresAt))
             ON CONFLICT (kind, key) DO UPDATE SET cutoff = GREATEST(porteiro_revocations.cutoff, EXCLUDED.cutoff),
-              expires_at = GREATEST(porteiro_revocations.expires_at, EXCLUDED.expires_at), seq = nextval('porteiro_revocation_seq')
+              expires_at = GREATEST(porteiro_revocations.expires_at, EXCLUDED.expires_at),
+              changed_at = (extract(epoch from now()) * 1000000)::bigint
             """, logger: logger)
         try await client.query("SELECT pg_notify(\(Self.channel), '')", logger: logger)
     }
@@ -83,18 +89,18 @@ public final class PostgresRevocationStore: RevocationStore {
         try await schema.ensure(client, logger: logger)
         let since = lastSeen.withLockedValue { $0 }
         let rows = try await client.query("""
-            SELECT seq, kind, key, cutoff, expires_at FROM porteiro_revocations WHERE seq > \(since) ORDER BY seq
+            SELECT changed_at, kind, key, cutoff, expires_at FROM porteiro_revocations
+            WHERE changed_at > \(since - Self.rereadWindow) AND expires_at > \(now)
             """, logger: logger)
         var revocations: [Revocation] = []
         var newest = since
-        for try await (seq, kind, key, cutoff, expiresAt) in rows.decode((Int64, String, String, Int64, Int64).self) {
-            newest = max(newest, seq)
+        for try await (changedAt, kind, key, cutoff, expiresAt) in rows.decode((Int64, String, String, Int64, Int64).self) {
+            newest = max(newest, changedAt)
             let target: Revocation.Target = kind == "sid" ? .session(sid: key) : .subject(sub: key, loggedInBefore: cutoff)
             revocations.append(Revocation(target: target, expiresAt: expiresAt))
         }
-        cache.apply(revocations, now: now)
-        if !revocations.isEmpty {
-            logger.info("revocations received", metadata: ["new": "\(revocations.count)", "revoked": "\(cache.count)"])
+        if cache.apply(revocations, now: now) {
+            logger.info("revocations received", metadata: ["rows": "\(revocations.count)", "revoked": "\(cache.count)"])
         }
         lastSeen.withLockedValue { $0 = max($0, newest) }
         cache.markSynced()

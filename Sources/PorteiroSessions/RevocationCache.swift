@@ -28,14 +28,16 @@ public final class RevocationCache: Sendable {
 
     public var count: Int { state.withLockedValue { $0.list.count } }
 
-    /// Applies revocations and prunes expired ones.
-    public func apply(_ revocations: some Sequence<Revocation>, now: Int64) {
+    /// Applies revocations and prunes expired ones; true when the list changed.
+    @discardableResult
+    public func apply(_ revocations: some Sequence<Revocation>, now: Int64) -> Bool {
         state.withLockedValue { state in
             var changed = state.list.prune(now: now)
             for revocation in revocations where revocation.expiresAt > now {
                 changed = state.list.apply(revocation) || changed
             }
             if changed { state.generation &+= 1 }
+            return changed
         }
     }
 

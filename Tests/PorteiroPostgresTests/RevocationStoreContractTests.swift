@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PorteiroPostgres
 import PorteiroSessions
+import PostgresNIO
 import Testing
 
 /// The database the test command starts (scripts/postgres.sh); a missing one fails loudly.
@@ -109,6 +110,24 @@ let now = Int64(Date().timeIntervalSince1970)
         let jti = unique("jti")
         #expect(try await a.store.claimLogoutToken(id: jti, expiresAt: now + 60, now: now))
         #expect(try await !b.store.claimLogoutToken(id: jti, expiresAt: now + 60, now: now))
+    }
+
+    /// A row stamped by a transaction that commits after a later row was read (two replicas
+    /// revoking at once) must still reach every replica.
+    @Test func aRevocationCommittedLateIsStillPickedUp() async throws {
+        let replica = try RunningStore.make("postgres", pollInterval: .milliseconds(200))
+        defer { replica.task.cancel() }
+        let sid = unique("sid")
+        try await replica.store.revoke(Revocation(target: .session(sid: unique("sid")), expiresAt: now + 60), now: now)
+        try await waitUntil { replica.store.cache.isFresh() }
+        let client = PostgresClient(configuration: try DatabaseURL.configuration(testDatabaseURL()))
+        let running = Task { await client.run() }
+        defer { running.cancel() }
+        try await client.query("""
+            INSERT INTO porteiro_revocations (kind, key, expires_at, changed_at)
+            VALUES ('sid', \(sid), \(now + 60), (extract(epoch from now()) * 1000000)::bigint - 10000000)
+            """, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        try await waitUntil { replica.store.cache.revokes(session(sid: sid, createdAt: now - 10)) }
     }
 
     @Test func anUnreachableDatabaseKeepsTheCacheAndTurnsStale() async throws {
