@@ -76,3 +76,29 @@ final class CountingAuthenticator: GatewayAuthenticator {
         #expect(authenticator.calls.withLockedValue { $0 } == 2)
     }
 }
+
+/// The back-channel logout endpoint's framing, on the data path: only POST, and a bounded body.
+@Suite struct BackchannelLogoutFramingTests {
+    func gateway() throws -> GatewayHarness {
+        try GatewayHarness(routes: [RouteConfig(path: "/", upstream: "http://app:8080")], authenticator: CountingAuthenticator(reusableFor: 0))
+    }
+
+    @Test func onlyPOSTIsAccepted() throws {
+        let gateway = try gateway()
+        try gateway.clientSends("GET /oauth2/backchannel_logout HTTP/1.1\r\nHost: p\r\n\r\n")
+        let response = try gateway.clientReceived()
+        #expect(response.hasPrefix("HTTP/1.1 405 Method Not Allowed\r\n") && response.contains("Allow: POST\r\n"))
+    }
+
+    @Test func aBodyPastTheLimitIs413AndTheConnectionClosed() throws {
+        let gateway = try gateway()
+        let body = "logout_token=" + String(repeating: "x", count: 70_000)
+        try gateway.clientSends(
+            "POST /oauth2/backchannel_logout HTTP/1.1\r\nHost: p\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                + "Content-Length: \(body.utf8.count)\r\n\r\n" + body, byteByByte: false)
+        let response = try gateway.clientReceived()
+        #expect(response.hasPrefix("HTTP/1.1 413 Payload Too Large\r\n") && response.contains("Cache-Control: no-store"))
+        #expect(!gateway.client.isActive)
+        #expect(gateway.connector.channels.isEmpty, "nothing reached an upstream")
+    }
+}
