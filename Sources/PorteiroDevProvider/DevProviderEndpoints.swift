@@ -20,7 +20,7 @@ struct DevProviderEndpoints: Sendable {
         case ("POST", "/authorize"): return authorize(request, parameters: request.form, now: now)
         case ("POST", "/token"): return await token(request.form, now: now)
         case ("GET", "/userinfo"), ("POST", "/userinfo"): return await userinfo(request)
-        case ("GET", "/logout"): return await logout(request)
+        case ("GET", "/logout"): return await logout(request, now: now)
         case ("GET", "/"): return .html(DevProviderPages.home(issuer: issuer, users: settings.users))
         default: return .html(DevProviderPages.message("Not found", "This development provider has no page here."), status: 404)
         }
@@ -34,6 +34,8 @@ struct DevProviderEndpoints: Sendable {
             "jwks_uri": issuer + "/jwks",
             "userinfo_endpoint": issuer + "/userinfo",
             "end_session_endpoint": issuer + "/logout",
+            "backchannel_logout_supported": true,
+            "backchannel_logout_session_supported": true,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
@@ -105,10 +107,33 @@ struct DevProviderEndpoints: Sendable {
 
     // MARK: End-session endpoint
 
-    /// RP-initiated logout: ends the provider session, then returns to a registered
-    /// `post_logout_redirect_uri` or shows a signed-out page.
-    private func logout(_ request: DevRequest) async -> DevResponse {
-        if let sid = request.cookies[Self.sessionCookie].map(String.init) { store.endSession(sid) }
+    /// RP-initiated logout: ends the provider session, tells every client with a back-channel
+    /// logout URI (a signed logout token the handler posts before answering), then returns to a
+    /// registered `post_logout_redirect_uri` or shows a signed-out page.
+    private func logout(_ request: DevRequest, now: Int) async -> DevResponse {
+        var notices: [(url: String, form: String)] = []
+        if let sid = request.cookies[Self.sessionCookie].map(String.init), let session = store.session(sid) {
+            store.endSession(sid)
+            notices = await backchannelLogouts(sid: sid, username: session.username, now: now)
+        }
+        var response = await logoutAnswer(request)
+        response.backchannelLogouts = notices
+        return response
+    }
+
+    private func backchannelLogouts(sid: String, username: String, now: Int) async -> [(url: String, form: String)] {
+        var notices: [(url: String, form: String)] = []
+        for client in settings.clients {
+            guard let url = client.backchannelLogoutURI else { continue }
+            let claims = DevLogoutClaims(
+                iss: issuer, sub: "dev-" + username, aud: client.id, iat: now, exp: now + 120, jti: randomToken(bytes: 16), sid: sid)
+            guard let token = try? await signer.sign(claims) else { continue }
+            notices.append((url, FormEncoding.encode([("logout_token", token)])))
+        }
+        return notices
+    }
+
+    private func logoutAnswer(_ request: DevRequest) async -> DevResponse {
         let clearCookie = "\(Self.sessionCookie)=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"
         var clientID = request.query["client_id"]
         if clientID == nil, let hint = request.query["id_token_hint"], let claims = await signer.verify(hint) {

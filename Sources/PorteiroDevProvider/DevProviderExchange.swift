@@ -25,6 +25,8 @@ struct DevResponse: Sendable {
     var status: Int
     var headers: [(String, String)]
     var body: String
+    /// Logout tokens to post before answering (back-channel logout), as (URL, form body).
+    var backchannelLogouts: [(url: String, form: String)] = []
 
     static func json(_ body: String, status: Int = 200) -> DevResponse {
         DevResponse(status: status, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body: body)

@@ -35,6 +35,7 @@ final class DevProviderHandler: ChannelInboundHandler {
             let bound = NIOLoopBound((self, context), eventLoop: loop)
             Task {
                 let response = await endpoints.handle(request)
+                await BackchannelLogoutSender.deliver(response.backchannelLogouts)
                 loop.execute {
                     let (handler, context) = bound.value
                     handler.write(response, keepAlive: keepAlive, context: context)

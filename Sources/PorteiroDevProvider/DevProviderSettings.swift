@@ -23,11 +23,15 @@ public struct DevProviderSettings: Sendable {
         public var redirectURIs: [String]
         /// Where the provider may send the browser after logout: URLs starting with one of these.
         public var postLogoutRedirectPrefixes: [String]
+        /// Where a signed logout token is posted when a session ends here (OpenID Connect
+        /// Back-Channel Logout), as Keycloak's "Backchannel logout URL".
+        public var backchannelLogoutURI: String?
 
-        public init(id: String, redirectURIs: [String], postLogoutRedirectPrefixes: [String]) {
+        public init(id: String, redirectURIs: [String], postLogoutRedirectPrefixes: [String], backchannelLogoutURI: String? = nil) {
             self.id = id
             self.redirectURIs = redirectURIs
             self.postLogoutRedirectPrefixes = postLogoutRedirectPrefixes
+            self.backchannelLogoutURI = backchannelLogoutURI
         }
     }
 
@@ -44,9 +48,12 @@ public struct DevProviderSettings: Sendable {
     }
 
     /// The demo's users and one public client for the gateway at `gateway` (its callback is the
-    /// redirect URI; any page of it may follow a logout).
+    /// redirect URI; any page of it may follow a logout; its back-channel logout endpoint hears
+    /// of every session that ends here).
     public static func demo(clientID: String, gateway: String, accessTokenLifetime: Duration) -> DevProviderSettings {
-        let client = Client(id: clientID, redirectURIs: [gateway + "/oauth2/callback"], postLogoutRedirectPrefixes: [gateway + "/"])
+        let client = Client(
+            id: clientID, redirectURIs: [gateway + "/oauth2/callback"], postLogoutRedirectPrefixes: [gateway + "/"],
+            backchannelLogoutURI: gateway + "/oauth2/backchannel_logout")
         return DevProviderSettings(users: demoUsers, clients: [client], accessTokenLifetime: accessTokenLifetime)
     }
 

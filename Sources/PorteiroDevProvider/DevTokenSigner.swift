@@ -3,6 +3,7 @@ import CryptoExtras
 import ExtrasBase64
 import Foundation
 import JWTKit
+import PorteiroOIDC
 
 /// The provider's signing key: RSA 2048, made at start, never written anywhere. Tokens are RS256
 /// JWTs signed with jwt-kit; the public half is served as the JWKS. The key id is the key's RFC 7638
@@ -24,7 +25,7 @@ struct DevTokenSigner: Sendable {
         return DevTokenSigner(keys: keys, jwks: String(decoding: document, as: UTF8.self), keyID: keyID)
     }
 
-    func sign(_ claims: DevClaims) async throws -> String {
+    func sign(_ claims: some JWTPayload) async throws -> String {
         try await keys.sign(claims, kid: JWKIdentifier(string: keyID))
     }
 
@@ -63,6 +64,20 @@ struct DevClaims: JWTPayload {
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try ExpirationClaim(value: Date(timeIntervalSince1970: Double(exp))).verifyNotExpired()
     }
+}
+
+/// A back-channel logout token (OpenID Connect Back-Channel Logout 1.0 §2.4).
+struct DevLogoutClaims: JWTPayload {
+    var iss: String
+    var sub: String
+    var aud: String
+    var iat: Int
+    var exp: Int
+    var jti: String
+    var sid: String
+    var events = [LogoutTokenVerifier.event: [String: String]()]
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
 }
 
 private func base64URL(_ data: Data) -> String {

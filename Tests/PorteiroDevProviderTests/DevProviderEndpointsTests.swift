@@ -14,7 +14,8 @@ import Testing
 
     init() async throws {
         let client = DevProviderSettings.Client(
-            id: "app", redirectURIs: [Self.redirect], postLogoutRedirectPrefixes: ["http://127.0.0.1:4180/"])
+            id: "app", redirectURIs: [Self.redirect], postLogoutRedirectPrefixes: ["http://127.0.0.1:4180/"],
+            backchannelLogoutURI: "http://127.0.0.1:4180/oauth2/backchannel_logout")
         endpoints = DevProviderEndpoints(
             issuer: "http://127.0.0.1:9", settings: DevProviderSettings(users: DevProviderSettings.demoUsers, clients: [client]),
             signer: try await DevTokenSigner.make())
@@ -128,5 +129,22 @@ import Testing
         #expect(refused.body.contains("invalid_grant"), "logout ends the session's refresh tokens")
         let offsite = await get("/logout?client_id=app&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F")
         #expect(offsite.status == 200 && !offsite.headers.contains { $0.0 == "Location" })
+    }
+
+    @Test func logoutPostsALogoutTokenPorteiroAccepts() async throws {
+        let login = await post("/authorize", authorizeParameters())
+        let cookie = try #require(login.headers.first { $0.0 == "Set-Cookie" }?.1.split(separator: ";").first.map(String.init))
+        let code = try #require(location(login)["code"])
+        let idToken = try #require(await redeem(code)["id_token"] as? String)
+        let logout = await get("/logout?client_id=app", cookies: [cookie])
+        let notice = try #require(logout.backchannelLogouts.first)
+        #expect(logout.backchannelLogouts.count == 1 && notice.url == "http://127.0.0.1:4180/oauth2/backchannel_logout")
+        let token = try #require(FormEncoding.decode(Substring(notice.form))["logout_token"])
+        let keys = try await ProviderKeys.parse(jwksJSON: endpoints.signer.jwks)
+        let tokens = IDTokenVerifier(issuer: "http://127.0.0.1:9", clientID: "app")
+        let logoutToken = try await LogoutTokenVerifier(tokens: tokens).verify(token, keys: keys, now: Date().timeIntervalSince1970)
+        let session = try await tokens.verify(idToken, keys: keys, nonce: "n1", now: Date().timeIntervalSince1970)
+        #expect(logoutToken.sid == session.all.value(at: "sid")?.string, "the sid of the session the ID token named")
+        #expect(await get("/logout?client_id=app", cookies: [cookie]).backchannelLogouts.isEmpty, "an ended session is not ended twice")
     }
 }

@@ -112,6 +112,20 @@ def test_a_logout_posted_to_one_replica_ends_the_session_on_the_other(replicas):
     assert signed_in_as(again, replicas.b)[1] == "maria", "a new login is a new session"
 
 
+def test_signing_out_at_the_provider_ends_the_session_on_every_replica(replicas):
+    """The real thing: the IdP itself posts the logout token when its session ends (the
+    development provider, as Keycloak does), here to replica A; replica B follows."""
+    session, _ = log_in(replicas.idp.provider, replicas.a)
+    assert signed_in_as(session, replicas.b)[1] == "maria"
+    signed_out = session.get(replicas.idp.issuer + "/logout", timeout=10)  # its own cookie names the session
+    assert signed_out.status_code == 200 and "signed out" in signed_out.text
+    started = time.time()
+    while signed_in_as(session, replicas.b)[1] is not None:
+        assert time.time() - started < 2, "replica B still accepts the session 2 s after the IdP's logout"
+        time.sleep(0.05)
+    assert 'msg="back-channel logout"' in replicas.a.log_text()
+
+
 def test_a_subject_logout_ends_every_session_begun_before_it(replicas):
     first, echo = log_in(replicas.idp.provider, replicas.a)
     second, _ = log_in(replicas.idp.provider, replicas.a, path="/app/second-browser")
