@@ -73,7 +73,7 @@ enum FuzzTargets {
         }
     }
 
-    // MARK: jwt — JWKS documents and tokens
+    // MARK: jwt — JWKS documents, ID tokens and back-channel logout tokens
 
     static let verifier = IDTokenVerifier(issuer: "https://iam.example.org/realms/gov", clientID: "portal")
     static let keys: ProviderKeys = blocking {
@@ -86,6 +86,9 @@ enum FuzzTargets {
             _ = try? await ProviderKeys.parse(jwksJSON: text)
             if (try? await verifier.verify(text, keys: keys, nonce: "n", now: 1_800_000_000)) != nil {
                 fatalError("a token nobody signed was accepted")
+            }
+            if (try? await LogoutTokenVerifier(tokens: verifier).verify(text, keys: keys, now: 1_800_000_000)) != nil {
+                fatalError("a logout token nobody signed was accepted")
             }
         }
     }
