@@ -12,15 +12,22 @@ public struct ProviderKeys: Sendable {
         self.keyIDs = keyIDs
     }
 
+    /// Members that only a private or symmetric key has (RFC 7517/7518). A JWKS is for verifying:
+    /// a key carrying any of them is skipped, never loaded — loading an RSA private key makes
+    /// swift-crypto derive its primes, which traps on a forged modulus (found by fuzzing).
+    static let privateMembers: Set = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
+
     /// Keys from a JWKS document. Keys jwt-kit cannot verify with (encryption keys such as
-    /// `RSA-OAEP`, symmetric keys) are skipped; none left at all is an error.
+    /// `RSA-OAEP`, symmetric keys) and private keys are skipped; none left at all is an error.
     public static func parse(jwksJSON json: String) async throws -> ProviderKeys {
         // Key by key: jwt-kit refuses a whole JWKS when one key has a type it does not know.
         let document = try JSONDecoder().decode([String: [ClaimValue]].self, from: Data(json.utf8))
         let collection = JWTKeyCollection()
         var ids: Set<String> = []
         for raw in document["keys"] ?? [] {
-            guard let key = try? JSONDecoder().decode(JWK.self, from: JSONEncoder().encode(raw)) else { continue }
+            guard case .object(let members) = raw, privateMembers.isDisjoint(with: members.keys),
+                let key = try? JSONDecoder().decode(JWK.self, from: JSONEncoder().encode(raw))
+            else { continue }
             if (try? await collection.add(jwk: key)) != nil, let id = key.keyIdentifier?.string {
                 ids.insert(id)
             }

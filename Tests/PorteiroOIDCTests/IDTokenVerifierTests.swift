@@ -152,6 +152,16 @@ private func base64url(_ text: String) -> String {
         await #expect(throws: (any Error).self) { try await ProviderKeys.parse(jwksJSON: "garbage") }
     }
 
+    /// Found by the jwt fuzz target: an RSA private key with a forged (even) modulus made
+    /// swift-crypto trap while deriving its primes — a JWKS could crash the gateway. Private keys
+    /// are never loaded from a JWKS now (fuzz/corpus/jwt/jwks-rsa-private-key-even-modulus).
+    @Test func skipsPrivateKeysInAJWKSDocument() async throws {
+        let forged = #"{"keys": [{"kty": "RSA", "kid": "A0", "n": "gAQ", "e": "AQ", "d": "AQWI5a0"}]}"#
+        await #expect(throws: (any Error).self, "no usable key, and no crash") { try await ProviderKeys.parse(jwksJSON: forged) }
+        let mixed = #"{"keys":[{"kty":"EC","crv":"P-256","kid":"ec1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"},{"kty":"EC","crv":"P-256","kid":"ec-private","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}]}"#
+        #expect(try await ProviderKeys.parse(jwksJSON: mixed).keyIDs == ["ec1"])
+    }
+
     @Test func comparesSecretsInConstantTime() {
         #expect(constantTimeEqual("abc", "abc"))
         #expect(!constantTimeEqual("abc", "abd"))
