@@ -11,15 +11,10 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10s} REVOKED=${REVOKED:-100000}
 RUN=bench/.revocation
 UPSTREAM_PORT=18280 PROVIDER_PORT=18281 MEMORY_PORT=18282 POSTGRES_PORT=18283
-command -v wrk >/dev/null && command -v nginx >/dev/null && command -v psql >/dev/null || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk curl postgresql >/dev/null; }
-.venv/bin/python -c "import requests" 2>/dev/null || {
-  python3 -m venv .venv && .venv/bin/pip install -q -r tests/e2e/requirements.txt; }
-swift build -c release --product porteiro 2>&1 | grep -E "error" >&2 || true
-PORTEIRO=$(swift build -c release --show-bin-path)/porteiro
-
+. bench/common.sh
+need_packages nginx-light wrk curl postgresql
+release_porteiro
 rm -rf "$RUN"
-. bench/upstream.sh
 write_upstream_conf "$RUN" "$UPSTREAM_PORT"
 PG_DIR=$(mktemp -d /tmp/porteiro-bench-pg.XXXXXX)
 PIDS=()

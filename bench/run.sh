@@ -20,16 +20,8 @@ RUN=bench/.run
 UPSTREAM_PORT=18080 NGINX_PROXY_PORT=18081 PORTEIRO_PORT=18082 SINK_PORT=18083 APACHE_PORT=18084 PROVIDER_PORT=18085
 ulimit -n "$(ulimit -Hn)"  # 1,000 idle clients and their upstream connections
 
-need() {
-  local missing=()
-  for pkg in nginx-light wrk curl apache2 libapache2-mod-auth-openidc python3-venv; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-  done
-  [ ${#missing[@]} -eq 0 ] && return
-  echo "installing ${missing[*]}" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
-need
+. bench/common.sh
+need_packages nginx-light wrk curl apache2 libapache2-mod-auth-openidc python3-venv
 if ! .venv/bin/python -c "import oidc_provider_mock, requests" 2>/dev/null; then
   echo "installing the test tools into .venv (tests/e2e/requirements.txt)" >&2
   python3 -m venv .venv && .venv/bin/pip install -q -r tests/e2e/requirements.txt

@@ -9,15 +9,10 @@ cd "$(dirname "$0")/.."
 SOAK_SECONDS=${SOAK_SECONDS:-600}
 RUN=bench/.soak
 UPSTREAM_PORT=18180 PORTEIRO_PORT=18182 METRICS_PORT=18183 PROVIDER_PORT=18185
-command -v wrk >/dev/null && command -v nginx >/dev/null || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk curl >/dev/null; }
-.venv/bin/python -c "import requests" 2>/dev/null || {
-  python3 -m venv .venv && .venv/bin/pip install -q -r tests/e2e/requirements.txt; }
-swift build -c release --product porteiro 2>&1 | grep -E "error" >&2 || true
-PORTEIRO=$(swift build -c release --show-bin-path)/porteiro
-
+. bench/common.sh
+need_packages nginx-light wrk curl
+release_porteiro
 rm -rf "$RUN"
-. bench/upstream.sh
 write_upstream_conf "$RUN" "$UPSTREAM_PORT"
 write_config() {
   cat > "$RUN/porteiro.yaml.new" <<CONF
