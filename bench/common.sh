@@ -17,6 +17,15 @@ release_porteiro() {
   PORTEIRO=$(swift build -c release --show-bin-path)/porteiro
 }
 
+# Stops what the script started: the processes in PIDS, and the daemons whose pid files
+# $RUN/<name>.pid are named in "$@".
+stop_started() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for name in "$@"; do
+    [ -f "$RUN/$name.pid" ] && kill "$(cat "$RUN/$name.pid")" 2>/dev/null || true
+  done
+}
+
 # The "legacy app" every gateway forwards to: nginx serving a 13-byte page on 127.0.0.1:$2, run
 # from folder $1 (its pid in $1/upstream.pid).
 write_upstream_conf() {

@@ -18,9 +18,7 @@ rm -rf "$RUN"
 write_upstream_conf "$RUN" "$UPSTREAM_PORT"
 PG_DIR=$(mktemp -d /tmp/porteiro-bench-pg.XXXXXX)
 PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [ -f "$RUN/upstream.pid" ] && kill "$(cat "$RUN/upstream.pid")" 2>/dev/null || true
-  bash scripts/postgres.sh stop "$PG_DIR"; rm -rf "$PG_DIR"; }
+cleanup() { stop_started upstream; bash scripts/postgres.sh stop "$PG_DIR"; rm -rf "$PG_DIR"; }
 trap cleanup EXIT
 DATABASE_URL=$(bash scripts/postgres.sh start "$PG_DIR")
 

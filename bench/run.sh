@@ -176,13 +176,7 @@ end
 LUA
 
 PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for name in upstream proxy apache; do
-    [ -f "$RUN/$name.pid" ] && kill "$(cat "$RUN/$name.pid")" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT
+trap 'stop_started upstream proxy apache' EXIT
 wait_port() { for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 
 .venv/bin/python -m oidc_provider_mock --port "$PROVIDER_PORT" --token-max-age 28800 \

@@ -62,9 +62,7 @@ end
 LUA
 
 PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [ -f "$RUN/upstream.pid" ] && kill "$(cat "$RUN/upstream.pid")" 2>/dev/null || true; }
-trap cleanup EXIT
+trap 'stop_started upstream' EXIT
 # Porteiro's development provider gives refreshed tokens the same 60 s (oidc-provider-mock gives them an hour).
 "$PORTEIRO" dev-provider --port "$PROVIDER_PORT" --client-id soak --gateway "http://127.0.0.1:$PORTEIRO_PORT" \
   --token-lifetime 60s >"$RUN/logs/provider.log" 2>&1 & PIDS+=($!)
