@@ -21,8 +21,16 @@ extension CookieAuthenticator {
         } catch {
             return refuseLogout(error.reason, request)
         }
+        let target: Revocation.Target
+        if let sid = logout.sid {
+            target = .session(sid: sid)
+        } else if let subject = logout.subject {
+            target = .subject(sub: subject, loggedInBefore: logout.issuedAt)
+        } else {
+            return refuseLogout("missingSubjectAndSession", request)
+        }
         let revocation = Revocation(
-            target: logout.sid.map { .session(sid: $0) } ?? .subject(sub: logout.subject!, loggedInBefore: logout.issuedAt),
+            target: target,
             expiresAt: request.now + lifetime + Int64(logoutVerifier.tokens.clockSkew))
         do {
             let first = try await revocations.claimLogoutToken(

@@ -63,10 +63,11 @@ extension CookieAuthenticator {
         }
         let identity = provider.claims.identity(from: claims.all)
         let user = SignedInUser(
-            user: identity.user, email: identity.email, groups: identity.groups, roles: identity.roles,
+            user: identity.user, email: identity.email, emailVerified: identity.emailVerified || !provider.requireVerifiedEmail,
+            groups: identity.groups, roles: identity.roles,
             claims: policyClaims(from: claims.all),
             accessToken: token)
-        let expiresAt = claims["exp"]?.number.map { Int64($0) } ?? now
+        let expiresAt = claims["exp"]?.unixSeconds ?? now
         bearerCache.remember(user, token: token, audiences: audiences, expiresAt: expiresAt)
         return user
     }

@@ -50,7 +50,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.sessions = sessions ?? CookieSessionStore(sealer: sealer)
         self.cookies = CookieSettings(
             name: session.cookieName, secure: PublicURL.parse(publicURL)?.scheme == .https, domain: session.cookieDomain,
-            hostPrefix: session.cookieHostPrefix)
+            hostPrefix: session.usesHostPrefix(publicURL: publicURL))
         self.returnTargets = ReturnTarget(publicURL: publicURL, allowedHosts: config.server.allowedRedirectHosts)
         self.verifier = IDTokenVerifier(
             issuer: provider.issuer, clientID: provider.clientID, clockSkew: provider.clockSkew,
@@ -61,7 +61,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.redirectURI = publicURL + AuthEndpoint.callback.rawValue
         self.lifetime = session.lifetime.components.seconds
         self.refreshMargin = session.refreshBefore.components.seconds
-        self.refresher = RefreshCoordinator(metrics: metrics, logger: logger)
+        self.refresher = RefreshCoordinator(margin: session.refreshBefore.components.seconds, metrics: metrics, logger: logger)
         self.pages = PageRenderer(template: config.server.errorPageTemplate)
         self.policyClaimPaths = Set(config.routes.flatMap { $0.allow?.claims.keys.map { $0 } ?? [] })
         self.metrics = metrics
@@ -80,6 +80,12 @@ public final class CookieAuthenticator: GatewayAuthenticator {
 
     public func authenticate(_ request: AuthRequest) -> Authentication {
         let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
+        if CookieChunks.isConflicting(jar, name: cookies.fullName) {
+            metrics.sessionCookieRejected(.conflicting)
+            logger.notice("two different session values in one request; treated as anonymous", metadata: ["request_id": "\(request.requestID)"])
+            return .anonymous(clearCookies: CookieChunks.deleteConflicting(
+                settings: cookies, present: jar, requestPath: request.target.path, host: request.headers.first(name: "host")))
+        }
         guard let value = CookieChunks.read(jar, name: cookies.fullName) else { return .anonymous(clearCookies: []) }
         switch sessions.cachedSession(for: value, now: request.now) {
         case .found(let session): return admitted(session, cookieValue: value, jar: jar, now: request.now)
@@ -88,7 +94,8 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         }
     }
 
-    /// An opened, unexpired session: signed in, unless revoked or due for a refresh.
+    /// An opened, unexpired session: signed in, unless revoked, due for a refresh, or holding an
+    /// expired access token nothing can renew.
     func admitted(_ session: Session, cookieValue: String, jar: CookieHeader, now: Int64) -> Authentication {
         // Read before the check: a revocation landing in between changes it, so no memo outlives it.
         let generation = revocations.cache.generation
@@ -96,16 +103,21 @@ public final class CookieAuthenticator: GatewayAuthenticator {
             metrics.sessionCookieRejected(.revoked)
             return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
         }
-        if session.needsRefresh(now: now, margin: refreshMargin) {
+        let freshUntil: Int64
+        switch session.tokenState(now: now, margin: refreshMargin) {
+        case .refreshDue:
             return .pending(PendingSession(cookieValue: cookieValue, session: session))
+        case .expired:
+            metrics.sessionCookieRejected(.tokenExpired)
+            return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
+        case .fresh(let until):
+            freshUntil = until
         }
         var signedIn = user(for: session, setCookies: [])
-        // Until the session ends or its refresh falls due, this cookie keeps meaning this user
+        // Until the session ends or its token falls due, this cookie keeps meaning this user
         // (and, with a shared session store, no longer than a replica may trust its cache).
-        let refreshDue = session.refreshToken != nil && session.accessTokenExpiresAt != 0
-            ? session.accessTokenExpiresAt - refreshMargin : Int64.max
         let storeLimit = sessions.reuseLimit.map { now + $0.components.seconds } ?? Int64.max
-        signedIn.reusableUntil = min(session.expiresAt, refreshDue, storeLimit)
+        signedIn.reusableUntil = min(session.expiresAt, freshUntil, storeLimit)
         signedIn.revocationGeneration = generation
         return .signedIn(signedIn)
     }
@@ -148,7 +160,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
             // A shared store: another replica may have refreshed it since this one cached it, and
             // its refresh token may be spent. The stored session decides.
             switch try? await sessions.session(for: pending.cookieValue, now: request.now) {
-            case .found(let latest)? where !latest.needsRefresh(now: request.now, margin: refreshMargin):
+            case .found(let latest)? where latest.tokenState(now: request.now, margin: refreshMargin) != .refreshDue:
                 return admitted(latest, cookieValue: pending.cookieValue, jar: jar, now: request.now)
             case .found(let latest)?:
                 session = latest
@@ -167,6 +179,8 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         case .refreshed(let session, let value):
             let setCookies = value == pending.cookieValue ? [] : sessionCookies(value, for: session, present: jar)
             return .signedIn(user(for: session, setCookies: setCookies))
+        case .keep(let session) where session.accessTokenExpired(now: request.now):
+            return .unavailable
         case .keep(let session):
             return .signedIn(user(for: session, setCookies: []))
         case .ended:
@@ -200,8 +214,9 @@ public final class CookieAuthenticator: GatewayAuthenticator {
 
     func user(for session: Session, setCookies: [String]) -> SignedInUser {
         SignedInUser(
-            user: session.user, email: session.email, groups: session.groups, roles: session.roles,
-            claims: session.claims, accessToken: session.accessToken, setCookies: setCookies)
+            user: session.user, email: session.email, emailVerified: session.emailVerified || !provider.requireVerifiedEmail,
+            groups: session.groups, roles: session.roles, claims: session.claims, accessToken: session.accessToken,
+            setCookies: setCookies)
     }
 
     /// The claims route policies read, taken from a token's claims.

@@ -71,8 +71,14 @@ extension CookieAuthenticator {
         return LocalResponse(status: .found, headers: headers, body: "")
     }
 
-    /// Ends the session here and, when the IdP supports RP-initiated logout, there too.
+    /// Ends the session here — revoked by its id, so a copy of the cookie opens nothing on any
+    /// replica that shares the revocation store — and, when the IdP supports RP-initiated logout,
+    /// there too. Only a same-origin request acts (a cross-site link or form could otherwise sign
+    /// anyone out); any other gets a page whose button posts the sign-out from this origin.
     func signOut(_ request: AuthRequest, returnTo: String?) async -> LocalResponse {
+        guard request.isSameOrigin(publicURL) else {
+            return SignOutConfirmation.page(returnTo: returnTo, request: request)
+        }
         let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
         let target = returnTargets.validate(returnTo)
         let absoluteTarget = target.hasPrefix("/") ? publicURL + target : target
@@ -81,8 +87,14 @@ extension CookieAuthenticator {
             if case .found(let found)? = try? await sessions.session(for: value, now: request.now) { session = found }
             do {
                 try await sessions.delete(value)
+                if let session, !session.id.isEmpty {
+                    try await revocations.revoke(
+                        Revocation(target: .signedOut(sessionID: session.id), expiresAt: session.expiresAt), now: request.now)
+                }
             } catch {
-                logger.warning("session store unreachable; session row not deleted", metadata: ["error": "\(String(reflecting: error))"])
+                logger.warning(
+                    "session store unreachable; signed-out session not revoked everywhere",
+                    metadata: ["error": "\(String(reflecting: error))", "request_id": "\(request.requestID)"])
             }
         }
         var location = target
@@ -108,25 +120,41 @@ extension CookieAuthenticator {
         }
         let identity = provider.claims.identity(from: all)
         return Session(
-            subject: identity.subject, user: identity.user, email: identity.email, groups: identity.groups,
-            roles: identity.roles, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, idToken: idToken,
-            sid: identity.sid, accessTokenExpiresAt: tokens.accessTokenExpiresAt(now: now), createdAt: now,
-            expiresAt: now + lifetime,
-            claims: policyClaims(from: all))
+            id: Self.randomSessionID(), subject: identity.subject, user: identity.user, email: identity.email,
+            emailVerified: identity.emailVerified, groups: identity.groups, roles: identity.roles,
+            accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, idToken: idToken, sid: identity.sid,
+            accessTokenExpiresAt: tokens.accessTokenExpiresAt(now: now), accessTokenIssuedAt: now, createdAt: now,
+            expiresAt: now + lifetime, claims: policyClaims(from: all))
+    }
+
+    /// 128 random bits, hex: names a session for a sign-out revocation.
+    static func randomSessionID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let hex = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
     }
 
     /// Verifies with the current keys; on an unknown key, once more with a freshly fetched JWKS.
     private func verifiedClaims(_ token: String, nonce: String, now: Int64) async throws -> IDTokenClaims {
+        try await verifiedClaims(token, purpose: .idToken(nonce: nonce), now: now)
+    }
+
+    private func verifiedClaims(_ token: String, purpose: IDTokenVerifier.Purpose, now: Int64) async throws -> IDTokenClaims {
         guard let keys = directory.keys else { throw IDTokenVerifier.Failure(reason: .unknownKey) }
         do {
-            return try await verifier.verify(token, keys: keys, nonce: nonce, now: Double(now))
+            return try await verifier.verify(token, keys: keys, purpose: purpose, now: Double(now))
         } catch where error.reason == .unknownKey {
             guard let fresh = await directory.refetchKeys() else { throw error }
-            return try await verifier.verify(token, keys: fresh, nonce: nonce, now: Double(now))
+            return try await verifier.verify(token, keys: fresh, purpose: purpose, now: Double(now))
         }
     }
 
-    /// New tokens for an expiring session; identity stays as logged in.
+    /// New tokens for an expiring session. The identity is read again from the new ID token (merged
+    /// with userinfo, with `use_userinfo`), so leaving a group takes effect within one token
+    /// lifetime; an IdP that returns no ID token on refresh leaves it as it was at login. A new ID
+    /// token that does not verify, or names another subject, ends the session.
     func refreshedSession(_ session: Session, now: Int64) async throws -> Session {
         guard let refreshToken = session.refreshToken, let metadata = directory.metadata else { return session }
         let tokens = try await client.refresh(refreshToken, metadata: metadata)
@@ -135,6 +163,25 @@ extension CookieAuthenticator {
         refreshed.refreshToken = tokens.refreshToken ?? refreshToken
         refreshed.idToken = tokens.idToken ?? session.idToken
         refreshed.accessTokenExpiresAt = tokens.accessTokenExpiresAt(now: now)
+        refreshed.accessTokenIssuedAt = now
+        if let idToken = tokens.idToken {
+            var claims: ClaimValue
+            do {
+                claims = try await verifiedClaims(idToken, purpose: .refreshedIDToken(subject: session.subject), now: now).all
+            } catch {
+                throw ProviderClient.Failure.refused(status: 400, error: "invalid_id_token", description: "\(error)")
+            }
+            if provider.useUserinfo, let endpoint = metadata.userinfoEndpoint {
+                claims = claims.merging(try await client.userinfo(accessToken: tokens.accessToken, endpoint: endpoint))
+            }
+            let identity = provider.claims.identity(from: claims)
+            refreshed.user = identity.user
+            refreshed.email = identity.email
+            refreshed.emailVerified = identity.emailVerified
+            refreshed.groups = identity.groups
+            refreshed.roles = identity.roles
+            refreshed.claims = policyClaims(from: claims)
+        }
         return refreshed
     }
 }

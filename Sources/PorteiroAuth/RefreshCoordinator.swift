@@ -23,13 +23,19 @@ actor RefreshCoordinator {
 
     private var inFlight: [String: Task<Outcome, Never>] = [:]
     /// Results by the refresh token they replaced, until `until`: a minute for late losers of a
-    /// race, `retryAfterFailure` for a failed attempt.
+    /// race (never past the new token's own refresh time: an IdP that hands back the same refresh
+    /// token would otherwise have an expired access token served from here), `retryAfterFailure`
+    /// for a failed attempt.
     private var recent: [String: (outcome: Outcome, until: Int64)] = [:]
+    /// `session.refresh_before`, in seconds.
+    private let margin: Int64
     private let metrics: GatewayMetrics
     private let logger: Logger
     static let retryAfterFailure: Int64 = 5
+    static let rememberRace: Int64 = 60
 
-    init(metrics: GatewayMetrics, logger: Logger) {
+    init(margin: Int64, metrics: GatewayMetrics, logger: Logger) {
+        self.margin = margin
         self.metrics = metrics
         self.logger = logger
     }
@@ -68,9 +74,21 @@ actor RefreshCoordinator {
         inFlight[key] = task
         let outcome = await task.value
         inFlight[key] = nil
-        let kept = if case .keep = outcome { true } else { false }
-        recent[key] = (outcome, now + (kept ? Self.retryAfterFailure : 60))
+        if let until = rememberedUntil(outcome, now: now) { recent[key] = (outcome, until) }
         return outcome
+    }
+
+    /// How long `outcome` may answer later requests that arrive with the same refresh token.
+    private func rememberedUntil(_ outcome: Outcome, now: Int64) -> Int64? {
+        switch outcome {
+        case .keep:
+            return now + Self.retryAfterFailure
+        case .ended:
+            return now + Self.rememberRace
+        case .refreshed(let session, _):
+            guard case .fresh(let due) = session.tokenState(now: now, margin: margin), due > now else { return nil }
+            return min(now + Self.rememberRace, due)
+        }
     }
 
     /// Refresh tokens are secrets: they are only held hashed here.

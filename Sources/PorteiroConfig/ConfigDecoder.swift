@@ -46,6 +46,7 @@ struct ConfigDecoder {
         if let n = e["max_header_bytes"], let v = reader.int(n, in: 1_024...1_048_576) { server.maxHeaderBytes = v }
         if let n = e["max_header_count"], let v = reader.int(n, in: 8...1_000) { server.maxHeaderCount = v }
         if let n = e["threads"], let v = reader.int(n, in: 0...256) { server.threads = v }
+        if let n = e["underscores_in_headers"], let v = reader.bool(n) { server.underscoresInHeaders = v }
         if let n = e["metrics_path"], let v = reader.string(n) { server.metricsPath = v }
         if let n = e["metrics_listen"], let v = reader.string(n) { server.metricsListen = v }
         if let n = e["tls"], let t = reader.mapping(n, keys: ConfigKeys.tls) {
@@ -95,6 +96,7 @@ struct ConfigDecoder {
         if let n = e["scopes"], let v = reader.strings(n) { p.scopes = v }
         if let n = e["extra_auth_params"], let v = reader.stringMap(n) { p.extraAuthParameters = v }
         if let n = e["use_userinfo"], let v = reader.bool(n) { p.useUserinfo = v }
+        if let n = e["require_verified_email"], let v = reader.bool(n) { p.requireVerifiedEmail = v }
         if let n = e["hmac_id_tokens"], let v = reader.bool(n) { p.hmacIDTokens = v }
         if let n = e["clock_skew"], let v = reader.duration(n) { p.clockSkew = v }
         if let n = e["timeout"], let v = reader.duration(n) { p.timeout = v }
@@ -142,6 +144,8 @@ struct ConfigDecoder {
         if let n = e["audiences"], let v = reader.strings(n) { route.audiences = v }
         if let n = e["allow_session"], let v = reader.bool(n) { route.allowSession = v }
         if let n = e["cors_origins"], let v = reader.strings(n) { route.corsOrigins = v }
+        if let n = e["pass_client_authorization"], let v = reader.bool(n) { route.passClientAuthorization = v }
+        if let n = e["case_insensitive"], let v = reader.bool(n) { route.caseInsensitive = v }
         if let n = e["allow"], let a = reader.mapping(n, keys: ConfigKeys.allow) {
             var allow = RouteConfig.Allow()
             if let n = a["groups"], let v = reader.strings(n) { allow.groups = v }

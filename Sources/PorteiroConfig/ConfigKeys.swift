@@ -10,6 +10,7 @@ public enum ConfigKeys {
     public static let server: Set = [
         "listen", "public_url", "trusted_proxies", "allowed_redirect_hosts", "templates_dir", "shutdown_grace", "idle_timeout",
         "max_header_bytes", "max_header_count", "config_poll_interval", "metrics_path", "metrics_listen", "tls", "threads",
+        "underscores_in_headers",
     ]
     public static let tls: Set = ["certificate_file", "key_file", "http2"]
     public static let upstream: Set = ["connect_timeout", "idle_timeout", "max_lifetime", "max_idle_per_upstream", "ca_file", "insecure_skip_verify"]
@@ -17,6 +18,7 @@ public enum ConfigKeys {
     public static let provider: Set = [
         "issuer", "client_id", "client_secret", "client_secret_file", "token_endpoint_auth_method", "scopes",
         "extra_auth_params", "claims", "use_userinfo", "endpoints", "hmac_id_tokens", "clock_skew", "timeout",
+        "require_verified_email",
     ]
     public static let claims: Set = ["user", "email", "groups", "roles"]
     public static let endpoints: Set = ["authorization", "token", "jwks", "userinfo", "end_session"]
@@ -26,7 +28,7 @@ public enum ConfigKeys {
     public static let route: Set = [
         "host", "path", "upstream", "auth", "strip_prefix", "preserve_host", "timeout", "pass_access_token",
         "pass_identity_headers", "identity_headers", "allow", "methods", "skip_auth", "audiences", "allow_session",
-        "cors_origins",
+        "cors_origins", "pass_client_authorization", "case_insensitive",
     ]
     public static let allow: Set = ["groups", "roles", "emails", "email_domains", "claims"]
     public static let skipAuth: Set = ["methods", "path"]

@@ -20,9 +20,13 @@ public enum ConfigValidator {
         for (index, proxy) in config.server.trustedProxies.enumerated() where IPRange(proxy) == nil {
             report("server.trusted_proxies[\(index)]", "\"\(proxy)\" is not an IP address or CIDR range")
         }
-        for (index, host) in config.server.allowedRedirectHosts.enumerated()
-        where HostPattern(host.hasPrefix(".") ? "*" + host : host) == nil {
-            report("server.allowed_redirect_hosts[\(index)]", "\"\(host)\" is not a host name or .suffix")
+        for (index, entry) in config.server.allowedRedirectHosts.enumerated() {
+            let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
+            let host = String(parts.first ?? "")
+            let portIsValid = parts.count == 1 || (parts.count == 2 && Int(parts[1]).map { (1...65_535).contains($0) } == true)
+            if !portIsValid || HostPattern(host.hasPrefix(".") ? "*" + host : host) == nil {
+                report("server.allowed_redirect_hosts[\(index)]", "\"\(entry)\" is not a host name or .suffix, with an optional :port")
+            }
         }
         if config.upstream.connectTimeout <= .zero { report("upstream.connect_timeout", "must be longer than 0") }
         if let path = config.server.metricsPath, !path.hasPrefix("/") || path.hasPrefix("/oauth2/") {
@@ -63,11 +67,19 @@ public enum ConfigValidator {
             if !enforcing, route.allow != nil {
                 report("\(path).allow", "applies only to routes with auth: required or bearer")
             }
+            if let allow = route.allow, allow.groups.isEmpty, allow.roles.isEmpty, allow.emails.isEmpty,
+                allow.emailDomains.isEmpty, allow.claims.isEmpty
+            {
+                report("\(path).allow", "names no one (an empty list, or a variable that was not set): list at least one rule, or remove allow to admit any signed-in user")
+            }
             if !enforcing, !route.skipAuth.isEmpty {
                 report("\(path).skip_auth", "applies only to routes with auth: required or bearer")
             }
             if route.auth == .bearer, route.audiences.isEmpty {
                 report("\(path).audiences", "is required for auth: bearer (the aud values its access tokens carry)")
+            }
+            if route.auth == .bearer, route.passClientAuthorization {
+                report("\(path).pass_client_authorization", "does not apply to auth: bearer (the verified token is sent with pass_access_token)")
             }
             if route.auth != .bearer, !route.audiences.isEmpty || route.allowSession {
                 report("\(path).audiences", "audiences and allow_session apply only to auth: bearer")
@@ -116,7 +128,7 @@ public enum ConfigValidator {
         }
         if let session = config.session {
             problems += sessionProblems(session, lines: [:])
-            if session.cookieHostPrefix, config.server.publicURL.flatMap({ PublicURL.parse($0) })?.scheme != .https {
+            if session.cookieHostPrefix == true, config.server.publicURL.flatMap({ PublicURL.parse($0) })?.scheme != .https {
                 report("session.cookie_host_prefix", "__Host- cookies need an https server.public_url")
             }
         } else {
@@ -193,7 +205,7 @@ public enum ConfigValidator {
         }
         if session.lifetime <= .zero { report("session.lifetime", "must be longer than 0") }
         if session.refreshBefore < .zero { report("session.refresh_before", "must not be negative") }
-        if session.cookieHostPrefix, session.cookieDomain != nil {
+        if session.cookieHostPrefix == true, session.cookieDomain != nil {
             report("session.cookie_host_prefix", "__Host- cookies cannot have a cookie_domain")
         }
         return problems

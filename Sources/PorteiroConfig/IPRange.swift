@@ -58,7 +58,7 @@ public struct IPRange: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Parses a literal address with the C library's `inet_pton`, the reference parser.
-    private static func parseAddress(_ text: String) -> [UInt8]? {
+    public static func parseAddress(_ text: String) -> [UInt8]? {
         var v4 = in_addr()
         if inet_pton(AF_INET, text, &v4) == 1 {
             return withUnsafeBytes(of: &v4) { Array($0) }

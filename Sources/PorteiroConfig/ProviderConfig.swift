@@ -38,8 +38,12 @@ public struct ProviderConfig: Sendable, Equatable {
     /// Extra authorization-request parameters (`prompt`, `acr_values`, `kc_idp_hint`, `ui_locales`…).
     public var extraAuthParameters: [String: String] = [:]
     public var claims = Claims()
-    /// Merge the userinfo endpoint's claims into the ID token's at login.
+    /// Merge the userinfo endpoint's claims into the ID token's at login and at each refresh.
     public var useUserinfo = false
+    /// `allow.emails` and `allow.email_domains` (and forward-auth's `allowed_emails`,
+    /// `allowed_email_domains`) match only an email the IdP marks `email_verified: true`: anyone
+    /// who can put an unverified address in their IdP profile would otherwise pass them.
+    public var requireVerifiedEmail = true
     public var endpoints = Endpoints()
     /// Accept ID tokens signed HS256/384/512 with the client secret (OpenID Connect Core §10.1).
     /// Off by default: then only asymmetric signatures are accepted.

@@ -62,6 +62,13 @@ public struct RouteConfig: Sendable, Equatable {
     public var allowSession = false
     /// Origins whose scripts may read Porteiro's 401 answers (CORS), so SPAs can re-login.
     public var corsOrigins: [String] = []
+    /// Let the client's own `Authorization` through where Porteiro sends no token of its own (a
+    /// public route in front of an API with its own auth). Off: it is removed on every route, so an
+    /// app never mistakes a client's token for one Porteiro verified.
+    public var passClientAuthorization = false
+    /// Match the path prefix ignoring ASCII case, for upstreams that do (IIS): otherwise `/ADMIN/`
+    /// would miss this route and reach the same app through a weaker one.
+    public var caseInsensitive = false
 
     /// The names identity is sent under; legacy apps often expect their own (`X-Remote-User`).
     public struct IdentityHeaderNames: Sendable, Equatable {

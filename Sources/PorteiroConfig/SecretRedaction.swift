@@ -5,7 +5,7 @@
 extension SessionConfig: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var description: String {
         "SessionConfig(cookieName: \(cookieName), secrets: \(redacted(secrets.count)), lifetime: \(lifetime), "
-            + "refreshBefore: \(refreshBefore), cookieDomain: \(cookieDomain ?? "-"), cookieHostPrefix: \(cookieHostPrefix), store: \(store))"
+            + "refreshBefore: \(refreshBefore), cookieDomain: \(cookieDomain ?? "-"), cookieHostPrefix: \(cookieHostPrefix.map { "\($0)" } ?? "auto"), store: \(store))"
     }
 
     public var debugDescription: String { description }

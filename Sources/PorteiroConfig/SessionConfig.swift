@@ -15,9 +15,16 @@ public struct SessionConfig: Sendable, Equatable {
     public var refreshBefore: Duration = .seconds(60)
     /// `Domain` attribute, to share the session across subdomains; nil = host-only cookie.
     public var cookieDomain: String?
-    /// `__Host-` name prefix (needs an https public URL and no domain).
-    public var cookieHostPrefix = false
+    /// `__Host-` name prefix (needs an https public URL and no domain); nil = whenever possible.
+    public var cookieHostPrefix: Bool?
     public var store: Store = .cookie
+
+    /// Whether cookies carry the `__Host-` prefix: as configured, else whenever the public URL is
+    /// https and no `cookie_domain` is set. Browsers then refuse the name from another subdomain
+    /// or from plain http, and at any `Path` but `/`, so no one can plant a session (cookie tossing).
+    public func usesHostPrefix(publicURL: String?) -> Bool {
+        cookieHostPrefix ?? (cookieDomain == nil && publicURL.flatMap { PublicURL.parse($0) }?.scheme == .https)
+    }
 
     public init(cookieName: String = "_porteiro", secrets: [String], lifetime: Duration = .seconds(8 * 3600)) {
         self.cookieName = cookieName

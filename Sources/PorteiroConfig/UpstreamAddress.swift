@@ -2,6 +2,8 @@
 public struct UpstreamAddress: Sendable, Equatable, Hashable, CustomStringConvertible {
     public enum Scheme: String, Sendable {
         case http, https
+
+        public var defaultPort: Int { self == .https ? 443 : 80 }
     }
 
     public var scheme: Scheme

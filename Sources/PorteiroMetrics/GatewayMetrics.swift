@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 public import CoreMetrics
 public import Prometheus
 
@@ -33,6 +38,9 @@ public final class GatewayMetrics: Sendable {
         configReloadFailures = CoreMetrics.Counter(label: "porteiro_config_reload_failures_total", factory: factory)
         openConnections = CoreMetrics.Meter(label: "porteiro_open_connections", factory: factory)
         unrouted = RouteMetrics(name: "-", factory: factory)
+        // A restart (after a crash, say) shows as a change of this value: every connection of the
+        // process was lost then. `changes(porteiro_start_time_seconds[1h]) > 0` alerts on it.
+        CoreMetrics.Gauge(label: "porteiro_start_time_seconds", factory: factory).record(Int64(time(nil)))
     }
 
     /// The counters of one route, made when the configuration is loaded so a request pays no lookup.
@@ -100,8 +108,12 @@ public enum CookieRejectionReason: String, Sendable {
     /// Did not open: tampered, truncated, a missing chunk, or sealed under a retired secret.
     case unreadable
     case expired
-    /// Ended by a back-channel logout from the IdP.
+    /// Ended by a back-channel logout from the IdP, or signed out (a copy of the cookie).
     case revoked
+    /// Two different session cookies in one request: one was planted (cookie tossing).
+    case conflicting
+    /// The access token expired and the IdP gave no refresh token: a new login is needed.
+    case tokenExpired = "token_expired"
 }
 
 public enum IdPEndpoint: String, Sendable {

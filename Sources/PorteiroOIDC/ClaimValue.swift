@@ -47,13 +47,24 @@ public enum ClaimValue: Sendable, Equatable, Codable {
         return current
     }
 
+    /// A string claim, or a whole number written as one (`employee_number: 1234`). A number too
+    /// large for an exact integer has no string form here: `Int64(value)` of 1e30 would trap.
     public var string: String? {
         switch self {
         case .string(let value): return value
-        case .number(let value) where value == value.rounded(): return String(Int64(value))
+        case .number: return integer.map { String($0) }
         default: return nil
         }
     }
+
+    /// A whole number that a `Double` holds exactly (|n| ≤ 2^53), else nil.
+    public var integer: Int64? {
+        guard case .number(let value) = self, let exact = Int64(exactly: value), abs(exact) <= Self.maxExactInteger
+        else { return nil }
+        return exact
+    }
+
+    static let maxExactInteger: Int64 = 1 << 53
 
     /// A list of strings; a single value counts as a list of one.
     public var strings: [String] {
@@ -64,5 +75,12 @@ public enum ClaimValue: Sendable, Equatable, Codable {
     public var number: Double? {
         if case .number(let value) = self { return value }
         return nil
+    }
+
+    /// A time claim (`exp`, `iat`, `nbf`, `auth_time`) as whole Unix seconds, when it is a finite
+    /// number between 0 and `UnixSeconds.latest`; fractions are dropped (RFC 7519 §2 NumericDate).
+    public var unixSeconds: Int64? {
+        guard case .number(let value) = self else { return nil }
+        return UnixSeconds.bounded(value)
     }
 }

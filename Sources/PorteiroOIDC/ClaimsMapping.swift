@@ -5,14 +5,17 @@ public struct Identity: Sendable, Equatable {
     public var subject: String
     public var user: String
     public var email: String
+    /// `email_verified` is `true` (or the string `"true"`, as some IdPs send it).
+    public var emailVerified: Bool
     public var groups: [String]
     public var roles: [String]
     public var sid: String?
 
-    public init(subject: String, user: String, email: String, groups: [String], roles: [String], sid: String?) {
+    public init(subject: String, user: String, email: String, emailVerified: Bool = false, groups: [String], roles: [String], sid: String?) {
         self.subject = subject
         self.user = user
         self.email = email
+        self.emailVerified = emailVerified
         self.groups = groups
         self.roles = roles
         self.sid = sid
@@ -28,6 +31,7 @@ extension ProviderConfig.Claims {
             subject: subject,
             user: claims.value(at: user)?.string ?? subject,
             email: claims.value(at: email)?.string ?? "",
+            emailVerified: claims.value(at: "email_verified") == .bool(true) || claims.value(at: "email_verified") == .string("true"),
             groups: claims.value(at: groups)?.strings ?? [],
             roles: claims.value(at: roles)?.strings ?? [],
             sid: claims.value(at: "sid")?.string)

@@ -9,7 +9,8 @@ public struct IDTokenVerifier: Sendable {
     public struct Failure: Error, Equatable, CustomStringConvertible {
         public enum Reason: String, Sendable {
             case malformed, algorithmNotAllowed, unknownKey, badSignature, wrongIssuer, wrongAudience,
-                wrongAuthorizedParty, expired, issuedInTheFuture, notYetValid, nonceMismatch, missingSubject
+                wrongAuthorizedParty, expired, issuedInTheFuture, notYetValid, nonceMismatch, missingSubject,
+                notAnAccessToken, wrongSubject
         }
 
         public let reason: Reason
@@ -41,12 +42,18 @@ public struct IDTokenVerifier: Sendable {
         self.hmacSecret = hmacSecret
     }
 
-    /// What a token is checked as: an ID token of our login (our client id, our nonce), or an
-    /// API client's access token for one of a route's audiences (no nonce).
+    /// What a token is checked as: an ID token of our login (our client id, our nonce); the ID
+    /// token a refresh returns (our client id, the session's subject; OpenID Connect Core §12.2); or
+    /// an API client's access token for one of a route's audiences — never an ID or logout token,
+    /// which may carry the same audience (RFC 9068 §4, RFC 8725 §3.11).
     public enum Purpose: Sendable {
         case idToken(nonce: String)
+        case refreshedIDToken(subject: String)
         case accessToken(audiences: Set<String>)
     }
+
+    /// JOSE `typ` values an access token may carry: none, plain `JWT`, or RFC 9068's `at+jwt`.
+    static let accessTokenTypes: Set<String> = ["jwt", "at+jwt", "application/at+jwt"]
 
     /// Verifies an ID token with `keys`; `now` in Unix seconds.
     public func verify(_ token: String, keys: ProviderKeys, nonce: String, now: Double) async throws(Failure)
@@ -59,6 +66,12 @@ public struct IDTokenVerifier: Sendable {
         -> IDTokenClaims
     {
         let claims = try await signedClaims(token, keys: keys)
+        if case .accessToken = purpose {
+            let type = (try? DefaultJWTParser().parse(Array(token.utf8), as: IDTokenClaims.self))?.header.typ
+            guard type.map({ Self.accessTokenTypes.contains($0.lowercased()) }) ?? true else {
+                throw Failure(reason: .notAnAccessToken)
+            }
+        }
         try check(claims, purpose: purpose, now: now)
         return claims
     }
@@ -104,12 +117,21 @@ public struct IDTokenVerifier: Sendable {
         switch purpose {
         case .accessToken(let accepted):
             guard audiences.contains(where: accepted.contains) else { throw Failure(reason: .wrongAudience) }
-        case .idToken:
+            // An ID token (Keycloak's `typ: ID`, a nonce or a hash of another token) or a logout
+            // token (`events`) is proof of a login at a client, not a grant to call an API.
+            let kind = claims["typ"]?.string?.lowercased()
+            if claims.nonce != nil || claims["at_hash"] != nil || claims["c_hash"] != nil || claims["events"] != nil
+                || (kind != nil && kind != "bearer")
+            {
+                throw Failure(reason: .notAnAccessToken)
+            }
+        case .idToken, .refreshedIDToken:
             guard audiences.contains(clientID) else { throw Failure(reason: .wrongAudience) }
             if audiences.count > 1 || claims.authorizedParty != nil {
                 guard claims.authorizedParty == clientID else { throw Failure(reason: .wrongAuthorizedParty) }
             }
         }
+        if case .refreshedIDToken(let subject) = purpose, claims.subject != subject { throw Failure(reason: .wrongSubject) }
         guard let expiresAt = claims.expiresAt, now < expiresAt + clockSkew else { throw Failure(reason: .expired) }
         guard let issuedAt = claims.issuedAt, issuedAt <= now + clockSkew else { throw Failure(reason: .issuedInTheFuture) }
         if let notBefore = claims.notBefore, notBefore > now + clockSkew { throw Failure(reason: .notYetValid) }

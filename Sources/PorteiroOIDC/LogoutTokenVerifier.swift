@@ -50,7 +50,9 @@ public struct LogoutTokenVerifier: Sendable {
         func refuse(_ reason: String) -> Failure { Failure(reason: reason) }
         guard claims.issuer == tokens.issuer else { throw refuse("wrongIssuer") }
         guard claims.audiences.contains(tokens.clientID) else { throw refuse("wrongAudience") }
-        guard let issuedAt = claims.issuedAt else { throw refuse("missingIssuedAt") }
+        guard let issuedAt = claims.issuedAt, let issuedAtSeconds = claims["iat"]?.unixSeconds else {
+            throw refuse("missingIssuedAt")
+        }
         guard issuedAt <= now + tokens.clockSkew else { throw refuse("issuedInTheFuture") }
         guard issuedAt >= now - Self.maxAge - tokens.clockSkew else { throw refuse("tooOld") }
         if let expiresAt = claims.expiresAt, expiresAt + tokens.clockSkew <= now { throw refuse("expired") }
@@ -62,6 +64,6 @@ public struct LogoutTokenVerifier: Sendable {
         let subject = claims.subject.flatMap { $0.isEmpty ? nil : $0 }
         let sid = claims["sid"]?.string.flatMap { $0.isEmpty ? nil : $0 }
         guard subject != nil || sid != nil else { throw refuse("missingSubjectAndSession") }
-        return Logout(tokenID: tokenID, subject: subject, sid: sid, issuedAt: Int64(issuedAt))
+        return Logout(tokenID: tokenID, subject: subject, sid: sid, issuedAt: issuedAtSeconds)
     }
 }

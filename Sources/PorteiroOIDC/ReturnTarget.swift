@@ -1,18 +1,33 @@
 import PorteiroConfig
 
 /// Where a browser may be sent back after login or sign-out (`rd`, `post_logout_redirect_uri`):
-/// a path on this origin, or an absolute http(s) URL whose host is the public URL's or listed in
-/// `server.allowed_redirect_hosts` (exact, or `.example.org` for subdomains). Everything else —
+/// a path on this origin; an absolute URL of this very origin (the public URL's scheme, host and
+/// port); or an http(s) URL on a host listed in `server.allowed_redirect_hosts` (exact, or
+/// `.example.org` for subdomains) at its default port, or at the port listed with it
+/// (`apps.example.org:8443`). Everything else — another port or scheme of our own host,
 /// `//evil`, `/\evil`, `https:evil`, other schemes, userinfo, control characters, non-ASCII, and the
 /// same tricks percent-encoded once or twice — falls back to `/`. Only ASCII passes, so look-alike
 /// dots and slashes cannot.
 public struct ReturnTarget: Sendable {
-    private let ownHost: String?
-    private let allowedHosts: [String]
+    private let ownOrigin: Origin?
+    private let allowedHosts: [(pattern: String, port: Int?)]
+
+    /// Scheme, lowercased host and port (explicit or the scheme's default).
+    struct Origin: Equatable {
+        var scheme: String
+        var host: String
+        var port: Int
+    }
 
     public init(publicURL: String?, allowedHosts: [String]) {
-        self.ownHost = publicURL.flatMap { PublicURL.parse($0) }.map { hostOnly($0.authority) }
-        self.allowedHosts = allowedHosts.map { $0.lowercased() }
+        self.ownOrigin = publicURL.flatMap { PublicURL.parse($0) }.flatMap { url in
+            splitAuthority(url.authority.lowercased()).map {
+                Origin(scheme: url.scheme.rawValue, host: $0.host, port: $0.port ?? url.scheme.defaultPort)
+            }
+        }
+        self.allowedHosts = allowedHosts.compactMap { entry in
+            splitAuthority(entry.lowercased()).map { (pattern: $0.host, port: $0.port) }
+        }
     }
 
     public func validate(_ candidate: String?) -> String {
@@ -36,16 +51,17 @@ public struct ReturnTarget: Sendable {
 
     private func isAllowedAbsolute(_ url: String) -> Bool {
         let lowered = url.lowercased()
-        guard let scheme = ["https://", "http://"].first(where: lowered.hasPrefix) else { return false }
-        let rest = lowered.dropFirst(scheme.count)
+        guard let scheme = ["https", "http"].first(where: { lowered.hasPrefix($0 + "://") }) else { return false }
+        let rest = lowered.dropFirst(scheme.count + 3)
         let authority = rest.prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
         guard !authority.contains("@"), !authority.contains("\\"), !authority.isEmpty,
-            !rest.dropFirst(authority.count).contains("\\")
+            !rest.dropFirst(authority.count).contains("\\"), let (host, explicitPort) = splitAuthority(String(authority))
         else { return false }
-        let host = hostOnly(String(authority))
-        if host == ownHost { return true }
-        return allowedHosts.contains { pattern in
-            pattern.hasPrefix(".") ? host.hasSuffix(pattern) : host == pattern
+        let port = explicitPort ?? (scheme == "https" ? 443 : 80)
+        if Origin(scheme: scheme, host: host, port: port) == ownOrigin { return true }
+        return allowedHosts.contains { entry in
+            let hostMatches = entry.pattern.hasPrefix(".") ? host.hasSuffix(entry.pattern) : host == entry.pattern
+            return hostMatches && port == (entry.port ?? (scheme == "https" ? 443 : 80))
         }
     }
 
@@ -72,11 +88,27 @@ public struct ReturnTarget: Sendable {
     }
 }
 
-/// `host:port` or `[v6]:port` → the lowercased host.
-private func hostOnly(_ authority: String) -> String {
-    let lowered = authority.lowercased()
-    if lowered.hasPrefix("["), let close = lowered.firstIndex(of: "]") {
-        return String(lowered[...close])
+/// `host`, `host:port`, `[v6]` or `[v6]:port` → host and port; nil when the port is not a number
+/// in 1…65535 or there is more than one colon outside brackets.
+private func splitAuthority(_ authority: String) -> (host: String, port: Int?)? {
+    var host = Substring(authority)
+    var portText: Substring?
+    if authority.hasPrefix("[") {
+        guard let close = authority.firstIndex(of: "]") else { return nil }
+        host = authority[...close]
+        let after = authority[authority.index(after: close)...]
+        if !after.isEmpty {
+            guard after.hasPrefix(":") else { return nil }
+            portText = after.dropFirst()
+        }
+    } else if let colon = authority.firstIndex(of: ":") {
+        host = authority[..<colon]
+        portText = authority[authority.index(after: colon)...]
     }
-    return String(lowered.prefix(while: { $0 != ":" }))
+    guard !host.isEmpty else { return nil }
+    guard let portText else { return (String(host), nil) }
+    guard portText.utf8.count <= 5, portText.allSatisfy(\.isASCII), let port = Int(portText), (1...65_535).contains(port) else {
+        return nil
+    }
+    return (String(host), port)
 }

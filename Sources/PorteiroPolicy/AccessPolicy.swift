@@ -22,6 +22,14 @@ public struct AccessPolicy: Sendable, Equatable, CustomStringConvertible {
     }
 
     public static let anySignedInUser = AccessPolicy()
+    /// Admits no one: what a rule that names nothing must mean (never "anyone").
+    public static let nobody: AccessPolicy = {
+        var policy = AccessPolicy()
+        policy.admitsNobody = true
+        return policy
+    }()
+    /// Set only by `nobody`.
+    public private(set) var admitsNobody = false
 
     /// For log lines: `groups=[admins] email_domains=[example.org]`.
     public var description: String {
@@ -30,11 +38,12 @@ public struct AccessPolicy: Sendable, Equatable, CustomStringConvertible {
             ("email_domains", emailDomains.map { String($0.dropFirst()) }.sorted()),
         ] + claims.sorted { $0.key < $1.key }.map { ("claims.\($0.key)", $0.value.sorted()) }
         let rules = parts.filter { !$0.1.isEmpty }.map { "\($0.0)=[\($0.1.joined(separator: ","))]" }
+        if admitsNobody { return "nobody (a rule that names nothing)" }
         return rules.isEmpty ? "any signed-in user" : rules.joined(separator: " ")
     }
 
     public var admitsEveryone: Bool {
-        groups.isEmpty && roles.isEmpty && emails.isEmpty && emailDomains.isEmpty && claims.isEmpty
+        !admitsNobody && groups.isEmpty && roles.isEmpty && emails.isEmpty && emailDomains.isEmpty && claims.isEmpty
     }
 
     /// The claim paths the rules read, so sessions keep only those claims.
@@ -47,6 +56,7 @@ public struct AccessPolicy: Sendable, Equatable, CustomStringConvertible {
     }
 
     public func decide(_ subject: PolicySubject) -> Decision {
+        if admitsNobody { return .deny }
         if admitsEveryone { return .allow(rule: "any signed-in user") }
         if let group = subject.groups.first(where: groups.contains) { return .allow(rule: "group \(group)") }
         if let role = subject.roles.first(where: roles.contains) { return .allow(rule: "role \(role)") }

@@ -96,7 +96,11 @@ public final class PostgresRevocationStore: RevocationStore {
         var newest = since
         for try await (changedAt, kind, key, cutoff, expiresAt) in rows.decode((Int64, String, String, Int64, Int64).self) {
             newest = max(newest, changedAt)
-            let target: Revocation.Target = kind == "sid" ? .session(sid: key) : .subject(sub: key, loggedInBefore: cutoff)
+            let target: Revocation.Target = switch kind {
+            case "sid": .session(sid: key)
+            case "signout": .signedOut(sessionID: key)
+            default: .subject(sub: key, loggedInBefore: cutoff)
+            }
             revocations.append(Revocation(target: target, expiresAt: expiresAt))
         }
         if cache.apply(revocations, now: now) {
@@ -146,6 +150,7 @@ public final class PostgresRevocationStore: RevocationStore {
         switch target {
         case .session(let sid): ("sid", sid, 0)
         case .subject(let sub, let cutoff): ("sub", sub, cutoff)
+        case .signedOut(let id): ("signout", id, 0)
         }
     }
 }

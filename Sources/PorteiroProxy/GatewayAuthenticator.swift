@@ -39,17 +39,30 @@ public enum AuthEndpoint: String, Sendable {
 
 /// What the authenticator sees of a request.
 public struct AuthRequest: Sendable {
+    public var method: HTTPMethod
     public var headers: HTTPHeaders
     public var target: RequestTarget
     public var requestID: String
     /// Unix seconds.
     public var now: Int64
 
-    public init(headers: HTTPHeaders, target: RequestTarget, requestID: String, now: Int64) {
+    public init(method: HTTPMethod = .GET, headers: HTTPHeaders, target: RequestTarget, requestID: String, now: Int64) {
+        self.method = method
         self.headers = headers
         self.target = target
         self.requestID = requestID
         self.now = now
+    }
+
+    /// True when the browser says the request comes from this site's own pages, or from the user
+    /// (typed, bookmarked): `Sec-Fetch-Site: same-origin` or `none`, or for a POST an `Origin` equal
+    /// to `origin`. Used where a cross-site request must not act (sign-out).
+    public func isSameOrigin(_ origin: String) -> Bool {
+        switch headers.first(name: "sec-fetch-site")?.lowercased() {
+        case "same-origin", "none": return true
+        case .some: return false
+        case nil: return method == .POST && headers.first(name: "origin")?.lowercased() == origin.lowercased()
+        }
     }
 
     /// A top-level browser navigation, which may be redirected to the IdP. Anything else (XHR,
@@ -68,6 +81,9 @@ public enum Authentication: Sendable {
     case pending(PendingSession)
     /// `clearCookies`: `Set-Cookie` values deleting cookies that did not open (tampered, expired).
     case anonymous(clearCookies: [String])
+    /// A session whose access token has expired while the IdP cannot renew it (down, failing):
+    /// kept, but not usable now — 503, try again. An expired token is never forwarded.
+    case unavailable
 }
 
 /// A session that needs I/O before the request can go on; opaque to the proxy.
@@ -88,6 +104,9 @@ public struct PendingSession: Sendable {
 public struct SignedInUser: Sendable, Equatable {
     public var user: String
     public var email: String
+    /// Whether policies may match `email` (`allow.emails`, `allow.email_domains`): the IdP said it
+    /// is verified, or `provider.require_verified_email` is off.
+    public var emailVerified: Bool
     public var groups: [String]
     public var roles: [String]
     /// Claims kept for policies (`allow.claims`).
@@ -102,11 +121,12 @@ public struct SignedInUser: Sendable, Equatable {
     public var revocationGeneration: UInt64 = 0
 
     public init(
-        user: String, email: String, groups: [String], roles: [String] = [], claims: [String: [String]] = [:],
-        accessToken: String, setCookies: [String] = [], reusableUntil: Int64 = 0
+        user: String, email: String, emailVerified: Bool = true, groups: [String], roles: [String] = [],
+        claims: [String: [String]] = [:], accessToken: String, setCookies: [String] = [], reusableUntil: Int64 = 0
     ) {
         self.user = headerSafe(user)
         self.email = headerSafe(email)
+        self.emailVerified = emailVerified
         self.groups = groups.map(headerSafe).filter { !$0.isEmpty && !$0.contains(",") }
         self.roles = roles
         self.claims = claims
@@ -118,7 +138,7 @@ public struct SignedInUser: Sendable, Equatable {
 
 extension SignedInUser {
     public var policySubject: PolicySubject {
-        PolicySubject(user: user, email: email, groups: groups, roles: roles, claims: claims)
+        PolicySubject(user: user, email: emailVerified ? email : "", groups: groups, roles: roles, claims: claims)
     }
 }
 

@@ -51,7 +51,15 @@ extension GatewayHandler {
             proxy(head, route: route, target: target, identity: nil, requestID: request.requestID, log: log, context: context,
                   connect: false)
             resolveThenConnect(pending, request: request, authenticator: authenticator, head: head)
+        case .unavailable:
+            answer(unavailablePage(request), head: head, log: log, requestID: request.requestID, context: context)
         }
+    }
+
+    /// 503 for a session that cannot be used until the IdP answers again (`Authentication.unavailable`).
+    func unavailablePage(_ request: AuthRequest) -> LocalResponse {
+        settings.pages.error(
+            .serviceUnavailable, .refreshFailed, requestID: request.requestID, request: request.headers, extraHeaders: ["Retry-After": "5"])
     }
 
     /// An anonymous request to a protected route: a browser navigation is sent to the IdP,
@@ -181,6 +189,9 @@ extension GatewayHandler {
                     head, route: exchange.route, request: request, clearCookies: clearCookies, log: exchange.log, context: context)
             case .pending:
                 self.respondWithError(.badGateway, .refreshFailed, reason: "session refresh failed")
+            case .unavailable:
+                self.dropParkedExchange()
+                self.answer(self.unavailablePage(request), head: head, log: exchange.log, requestID: request.requestID, context: context)
             }
         }
     }

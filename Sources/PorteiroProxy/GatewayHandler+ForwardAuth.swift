@@ -11,15 +11,34 @@ extension GatewayHandler {
 
     /// 202 with `X-Auth-Request-*` identity headers, 401 when anonymous, 403 when the policy in the
     /// query (`allowed_groups`, `allowed_emails`, `allowed_email_domains`) or the route of the
-    /// original URI denies. The original URI (`X-Forwarded-Uri` / `X-Original-URL`) is believed
-    /// only from `server.trusted_proxies`, and is normalized exactly as routing does.
+    /// original URI denies. The original request (`OriginalRequest`) is believed only from
+    /// `server.trusted_proxies` and is normalized exactly as routing does; one that cannot be read,
+    /// or that no route serves, never admits.
     func forwardAuth(
         _ head: HTTPRequestHead, request: AuthRequest, authenticator: any GatewayAuthenticator, log: AccessLogEntry,
         context: ChannelHandlerContext
     ) {
-        let route = originalRoute(head)
-        if let route, route.auth == .none || route.skipsAuth(method: originalMethod(head), path: originalPath(head) ?? "") {
-            return answer(.plain(.accepted, ""), head: head, log: log, requestID: request.requestID, context: context)
+        func refuse(_ status: HTTPResponseStatus, _ text: PageText, reason: String) {
+            logger.notice("forward-auth refused", metadata: ["reason": "\(reason)", "request_id": "\(request.requestID)"])
+            let page = settings.pages.error(status, text, requestID: request.requestID, request: head.headers)
+            answer(page, head: head, log: log, requestID: request.requestID, context: context)
+        }
+        let route: Route?
+        switch OriginalRequest.read(head.headers, peerIsTrusted: peer.isTrusted) {
+        case .absent:
+            route = nil
+        case .unreadable(let reason):
+            return refuse(.badRequest, .badPath, reason: reason)
+        case .untrusted:
+            return refuse(.forbidden, .untrustedOriginal, reason: "original URI from a peer not in server.trusted_proxies")
+        case .request(let original):
+            guard let found = settings.routes.route(host: original.host, path: original.target.routingPath) else {
+                return refuse(.forbidden, .noRoute, reason: "no route for the original URI")
+            }
+            if found.auth == .none || found.skipsAuth(method: original.method, path: original.target.routingPath) {
+                return answer(.plain(.accepted, ""), head: head, log: log, requestID: request.requestID, context: context)
+            }
+            route = found
         }
         switch authenticator.authenticate(request) {
         case .signedIn(let user):
@@ -36,12 +55,32 @@ extension GatewayHandler {
             answer(page, head: head, log: log, requestID: request.requestID, context: context)
         case .pending(let pending):
             answerAfter({ await authenticator.resolve(pending, request: request) }, head: head, log: log, requestID: request.requestID) {
-                guard case .signedIn(let user) = $0 else {
+                switch $0 {
+                case .signedIn(let user): return self.forwardAuthAnswer(user, route: route, request: request)
+                case .unavailable: return self.unavailablePage(request)
+                case .anonymous, .pending:
                     return self.settings.pages.error(.unauthorized, .signInRequired, requestID: request.requestID, request: head.headers)
                 }
-                return self.forwardAuthAnswer(user, route: route, request: request)
             }
+        case .unavailable:
+            answer(unavailablePage(request), head: head, log: log, requestID: request.requestID, context: context)
         }
+    }
+
+    /// The policy of `allowed_groups`, `allowed_emails` and `allowed_email_domains` (comma-separated;
+    /// any one admits). A parameter that is present but names nothing (`allowed_groups=` from an
+    /// unset nginx variable) admits no one, rather than everyone.
+    static func queryPolicy(_ query: String) -> AccessPolicy {
+        let parameters = FormEncoding.decode(query.dropFirst())
+        let names = ["allowed_groups", "allowed_emails", "allowed_email_domains"]
+        var lists: [String: [String]] = [:]
+        for name in names {
+            guard let value = parameters[name] else { continue }
+            let items = value.split(separator: ",").map { String($0.trimmed()) }.filter { !$0.isEmpty }
+            guard !items.isEmpty else { return .nobody }
+            lists[name] = items
+        }
+        return AccessPolicy(groups: lists["allowed_groups"] ?? [], emails: lists["allowed_emails"] ?? [], emailDomains: lists["allowed_email_domains"] ?? [])
     }
 
     /// JSON of the session's identity (never tokens), or 401.
@@ -59,7 +98,7 @@ extension GatewayHandler {
                 }
             }
             user = known
-        case .anonymous: user = nil
+        case .anonymous, .unavailable: user = nil
         }
         answer(userinfoAnswer(user, request: request), head: head, log: log, requestID: request.requestID, context: context)
     }
@@ -76,11 +115,9 @@ extension GatewayHandler {
     }
 
     private func forwardAuthAnswer(_ user: SignedInUser, route: Route?, request: AuthRequest) -> LocalResponse {
-        let query = FormEncoding.decode(request.target.query.dropFirst())
-        let split = { (name: String) in query[name].map { $0.split(separator: ",").map(String.init) } ?? [] }
-        let queryPolicy = AccessPolicy(groups: split("allowed_groups"), emails: split("allowed_emails"), emailDomains: split("allowed_email_domains"))
         let routePolicy = route?.auth == .required || route?.auth == .bearer ? route?.policy : nil
-        for policy in [queryPolicy, routePolicy ?? .anySignedInUser] where policy.decide(user.policySubject) == .deny {
+        for policy in [Self.queryPolicy(request.target.query), routePolicy ?? .anySignedInUser]
+        where policy.decide(user.policySubject) == .deny {
             logger.notice("access denied", metadata: ["endpoint": "/oauth2/auth", "user": "\(user.user)", "rule": "\(policy)", "request_id": "\(request.requestID)"])
             var page = settings.pages.error(.forbidden, .notAllowed(user: user.user), requestID: request.requestID, request: request.headers, signOut: true)
             for cookie in user.setCookies { page.headers.add(name: "Set-Cookie", value: cookie) }
@@ -92,24 +129,5 @@ extension GatewayHandler {
         if settings.forwardAuthAccessToken { headers.add(name: "X-Auth-Request-Access-Token", value: user.accessToken) }
         for cookie in user.setCookies { headers.add(name: "Set-Cookie", value: cookie) }
         return LocalResponse(status: .accepted, headers: headers, body: "")
-    }
-
-    /// The route the proxy in front will send the original request to, when it says so and is trusted.
-    private func originalRoute(_ head: HTTPRequestHead) -> Route? {
-        guard let path = originalPath(head) else { return nil }
-        let host = head.headers.first(name: "x-forwarded-host") ?? head.headers.first(name: "host")
-        return settings.routes.route(host: host, path: path)
-    }
-
-    private func originalPath(_ head: HTTPRequestHead) -> String? {
-        guard peer.isTrusted,
-            let uri = head.headers.first(name: "x-forwarded-uri") ?? head.headers.first(name: "x-original-url"),
-            case .success(let target) = RequestTarget.parse(uri)
-        else { return nil }
-        return target.routingPath
-    }
-
-    private func originalMethod(_ head: HTTPRequestHead) -> String {
-        peer.isTrusted ? (head.headers.first(name: "x-forwarded-method") ?? head.headers.first(name: "x-original-method") ?? "GET") : "GET"
     }
 }

@@ -62,34 +62,50 @@ extension GatewayHandler: UpstreamResponseReceiver {
     }
 
     func upstreamReceived(_ part: HTTPClientResponsePart) {
-        guard case .proxying = state, let context, exchange != nil else { return }
+        guard case .proxying = state, let context, var exchange else { return }
         switch part {
         case .head(let head):
-            exchange!.timeout?.cancel()
-            exchange!.responseHeadReceived = true
-            settings.metrics(for: exchange!.log).upstreamResponded(afterNanoseconds: (.now() - exchange!.log.start).nanoseconds)
-            exchange!.status = head.status.code
-            exchange!.upstreamKeepAlive = head.isKeepAlive
-            if head.status == .switchingProtocols, exchange!.isUpgrade {
+            exchange.timeout?.cancel()
+            exchange.responseHeadReceived = true
+            exchange.status = head.status.code
+            exchange.upstreamKeepAlive = head.isKeepAlive
+            self.exchange = exchange
+            settings.metrics(for: exchange.log).upstreamResponded(afterNanoseconds: (.now() - exchange.log.start).nanoseconds)
+            if head.status == .switchingProtocols {
+                guard let upgrade = exchange.upgrade, upgrade.accepts(head) else {
+                    return refuseProtocolSwitch(exchange)
+                }
                 return beginTunnel(head, context: context)
             }
             var clientHead = settings.rewriter.clientResponse(
-                head, clientKeepAlive: exchange!.clientKeepAlive && exchange!.requestComplete,
-                requestID: exchange!.requestID)
-            for cookie in exchange!.responseCookies { clientHead.headers.add(name: "Set-Cookie", value: cookie) }
+                head, clientKeepAlive: exchange.clientKeepAlive && exchange.requestComplete, requestID: exchange.requestID)
+            for cookie in exchange.responseCookies { clientHead.headers.add(name: "Set-Cookie", value: cookie) }
             context.write(wrapOutboundOut(.head(clientHead)), promise: nil)
         case .body(let buffer):
-            exchange!.responseBytes += buffer.readableBytes
+            exchange.responseBytes += buffer.readableBytes
+            self.exchange = exchange
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         case .end(let trailers):
-            exchange!.responseComplete = true
+            exchange.responseComplete = true
+            self.exchange = exchange
             // Flushed here, not at read-complete: an `.end` decoded at the upstream's EOF
             // (HTTP/1.0, close-delimited bodies) is followed by no read-complete.
-            let keepAlive = exchange!.clientKeepAlive && exchange!.requestComplete
+            let keepAlive = exchange.clientKeepAlive && exchange.requestComplete
             completeExchange(keepAlive: keepAlive)
             let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
             afterFinalWrite(keepAlive: keepAlive, written: written, context: context)
         }
+    }
+
+    /// A `101` that answers no WebSocket handshake of this request: what follows it would be raw
+    /// bytes Porteiro cannot check, so the upstream connection is dropped and the client gets 502.
+    private func refuseProtocolSwitch(_ exchange: ProxyExchange) {
+        guard let connection else { return }
+        self.connection = nil
+        connection.handler.receiver = nil
+        connection.channel.close(promise: nil)
+        self.exchange?.responseHeadReceived = false
+        respondWithError(.badGateway, .appSwitchedProtocols, reason: "101 Switching Protocols that answers no WebSocket handshake")
     }
 
     func upstreamReadComplete() {

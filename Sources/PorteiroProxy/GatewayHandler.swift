@@ -191,6 +191,9 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard case .success(let target) = RequestTarget.parse(head.uri) else {
             return refuse(.badRequest, .badPath)
         }
+        if let authority = target.authority, !RequestFraming.sameHost(authority, head.headers.first(name: "host")) {
+            return refuse(.badRequest, .oneHost)
+        }
         if let health = HealthEndpoint(path: target.routingPath) {
             let ready = readiness.isReady && (settings.authenticator?.isReady ?? true)
             return answer(health.response(isReady: ready), head: head, log: log, requestID: requestID, context: context)
@@ -199,7 +202,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return answer(.metrics(settings.metrics), head: head, log: log, requestID: requestID, context: context)
         }
         // Built only where login is involved: public routes skip the clock read and the copy.
-        let request = { AuthRequest(headers: head.headers, target: target, requestID: requestID, now: unixNow()) }
+        let request = { AuthRequest(method: head.method, headers: head.headers, target: target, requestID: requestID, now: unixNow()) }
         if let authenticator = settings.authenticator, target.routingPath.hasPrefix("/oauth2/") {
             switch target.routingPath {
             case Self.forwardAuthPath:
@@ -217,11 +220,17 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             }
         }
-        let host = target.authority ?? head.headers.first(name: "host")
+        let host = head.headers.first(name: "host") ?? target.authority
         guard let route = settings.routes.route(host: host, path: target.routingPath) else {
             return refuse(.notFound, .noRoute)
         }
         log.routeIndex = route.index
+        if route.isDirectoryWithoutSlash(target.routingPath) {
+            let location = target.routingPath + "/" + target.query
+            let status: HTTPResponseStatus = head.method == .GET || head.method == .HEAD ? .movedPermanently : .permanentRedirect
+            let redirect = LocalResponse(status: status, headers: ["Location": location, "Cache-Control": "no-store"], body: "")
+            return answer(redirect, head: head, log: log, requestID: requestID, context: context)
+        }
         if let methods = route.methods, !methods.contains(head.method.rawValue) {
             return refuse(.methodNotAllowed, .methodNotAllowed, headers: ["Allow": methods.sorted().joined(separator: ", ")])
         }
@@ -237,16 +246,15 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         _ head: HTTPRequestHead, route: Route, target: RequestTarget, identity: SignedInUser?, requestID: String,
         log: AccessLogEntry, context: ChannelHandlerContext, connect: Bool = true
     ) {
-        let isUpgrade = head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
-            && head.headers.contains(name: "upgrade")
+        let upgrade = WebSocketUpgrade(head)
         let upstreamHead = settings.rewriter.upstreamRequest(
-            head, route: route, target: target, peer: peer, requestID: requestID, isUpgrade: isUpgrade, identity: identity)
+            head, route: route, target: target, peer: peer, requestID: requestID, upgrade: upgrade, identity: identity)
         if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
         }
         exchange = ProxyExchange(
             requestID: requestID, route: route, upstreamHead: upstreamHead, clientHead: head,
-            isUpgrade: isUpgrade, log: log)
+            upgrade: upgrade, log: log)
         exchange?.responseCookies = identity?.setCookies ?? []
         if connect {
             connectUpstream(fresh: false)

@@ -33,7 +33,8 @@ public final class GatewaySettings: Sendable {
         self.metricsPath = config.server.metricsPath
         self.trustedProxies = config.server.trustedProxies.compactMap(IPRange.init)
         self.rewriter = HeaderRewriter(
-            cookiePrefix: config.session?.cookieName, customIdentityHeaders: config.routes.flatMap(\.identityHeaders.all))
+            cookiePrefix: config.session?.cookieName, customIdentityHeaders: config.routes.flatMap(\.identityHeaders.all),
+            trustedProxies: trustedProxies, dropsUnderscoreHeaders: !config.server.underscoresInHeaders)
         self.maxHeaderCount = config.server.maxHeaderCount
         self.idleTimeout = config.server.idleTimeout
         self.accessLog = config.logging.accessLog

@@ -1,30 +1,59 @@
 public import NIOHTTP1
+public import PorteiroConfig
 public import PorteiroRouting
 import PorteiroSessions
 
 /// Turns the client's request head into the upstream's, and the upstream's response head into the
 /// client's (RFC 9110 §7.6.1 hop-by-hop rules). Pure, so every rule has a microsecond unit test.
+///
+/// What reaches the app is decided per header in one pass, refusal first: a header the app could
+/// take as Porteiro's word (identity, forwarding, `Authorization`) passes only when Porteiro set
+/// it, the peer is a trusted proxy, or the route opts in.
 public struct HeaderRewriter: Sendable {
-    /// Set by Porteiro for the upstream; whatever a client sends under these names is removed
-    /// on every route, signed in or not, so identity cannot be spoofed.
+    /// Set by Porteiro for the upstream; whatever a client sends under these names (or their `_`
+    /// twins) is removed on every route, signed in or not, so identity cannot be spoofed.
     public static let identityHeaders: [String] = [
         "x-forwarded-user", "x-forwarded-email", "x-forwarded-groups", "x-forwarded-preferred-username",
         "x-forwarded-access-token", "x-auth-request-user", "x-auth-request-email", "x-auth-request-groups",
-        "x-auth-request-preferred-username", "x-auth-request-access-token",
+        "x-auth-request-preferred-username", "x-auth-request-access-token", "remote-user", "x-remote-user",
         // Some servers (IIS, Symfony) route on these, which would bypass Porteiro's routing.
         "x-original-url", "x-rewrite-url",
+    ]
+
+    /// Headers that speak for the client or for the front of the request chain: its address, the
+    /// scheme, host, port, prefix and URI it used, its certificate, or a method to use instead.
+    /// Apps use them for allow-lists, audit and links, so they pass only from `trusted_proxies`.
+    public static let forwardingHeaders: [String] = [
+        "forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port",
+        "x-forwarded-prefix", "x-forwarded-server", "x-forwarded-uri", "x-forwarded-method", "x-forwarded-ssl",
+        "x-forwarded-scheme", "x-forwarded-client-cert", "x-real-ip", "true-client-ip", "x-client-ip", "client-ip",
+        "cf-connecting-ip", "x-cluster-client-ip", "fastly-client-ip", "x-original-uri", "x-original-method",
+        "x-original-host", "x-host", "x-url-scheme", "x-scheme", "front-end-https", "x-http-method-override",
+        "x-http-method", "x-method-override", "x-ssl-client-cert", "ssl-client-cert", "x-client-cert",
+        "x-ssl-client-verify", "x-ssl-client-s-dn",
     ]
 
     /// Porteiro's own cookies are named this or this plus `_…` (session chunks, login state),
     /// optionally behind `__Host-`; none of them reaches an upstream.
     public var cookiePrefix: String?
-    /// `identityHeaders` plus every name routes configured under `identity_headers`, lowercased.
-    public var strippedHeaders: [String]
+    /// `identityHeaders` plus every name routes configured under `identity_headers`.
+    public let strippedHeaders: HeaderNameSet
+    let forwarding = HeaderNameSet(Self.forwardingHeaders)
+    let hopByHop = HeaderNameSet(["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"])
+    /// `server.trusted_proxies`, to find the client's address in `X-Forwarded-For`.
+    let trustedProxies: [IPRange]
+    /// `server.underscores_in_headers: false` (the default, as nginx): a client header whose name
+    /// holds `_` never reaches the app.
+    let dropsUnderscoreHeaders: Bool
 
-    public init(cookiePrefix: String?, customIdentityHeaders: [String] = []) {
+    public init(
+        cookiePrefix: String?, customIdentityHeaders: [String] = [], trustedProxies: [IPRange] = [],
+        dropsUnderscoreHeaders: Bool = true
+    ) {
         self.cookiePrefix = cookiePrefix
-        let custom = customIdentityHeaders.map { $0.lowercased() }.filter { !Self.identityHeaders.contains($0) }
-        self.strippedHeaders = Self.identityHeaders + Set(custom).sorted()
+        self.strippedHeaders = HeaderNameSet(Self.identityHeaders + customIdentityHeaders)
+        self.trustedProxies = trustedProxies
+        self.dropsUnderscoreHeaders = dropsUnderscoreHeaders
     }
 
     /// Facts about the client connection that the rewrite needs.
@@ -42,48 +71,84 @@ public struct HeaderRewriter: Sendable {
         }
     }
 
-    /// The head to send upstream. `isUpgrade` keeps `Connection: upgrade` and `Upgrade`; a
-    /// signed-in `identity` adds the bearer token and identity headers the route asks for.
+    /// The head to send upstream. `upgrade` keeps a WebSocket handshake's `Connection: upgrade`
+    /// and `Upgrade`; a signed-in `identity` adds the bearer token and identity headers the route
+    /// asks for.
     public func upstreamRequest(
-        _ head: HTTPRequestHead, route: Route, target: RequestTarget, peer: Peer, requestID: String, isUpgrade: Bool,
-        identity: SignedInUser? = nil
+        _ head: HTTPRequestHead, route: Route, target: RequestTarget, peer: Peer, requestID: String,
+        upgrade: WebSocketUpgrade?, identity: SignedInUser? = nil
     ) -> HTTPRequestHead {
-        var headers = head.headers
-        let clientHost = target.authority ?? headers.first(name: "host") ?? route.upstream.hostHeader
-        let isChunked = headers.contains(name: "transfer-encoding")
-        Self.removeHopByHop(&headers)
-        for name in strippedHeaders { headers.remove(name: name) }
-        headers.remove(name: "expect")
-        if let cookiePrefix { Self.removeCookies(startingWith: cookiePrefix, from: &headers) }
-
-        let forwardedFor = headers[canonicalForm: "x-forwarded-for"]
-        headers.remove(name: "x-forwarded-for")
-        if peer.isTrusted, !forwardedFor.isEmpty {
-            headers.add(name: "X-Forwarded-For", value: forwardedFor.joined(separator: ", ") + ", " + peer.address)
-        } else {
-            headers.add(name: "X-Forwarded-For", value: peer.address)
+        let clientHost = head.headers.first(name: "host") ?? target.authority ?? route.upstream.hostHeader
+        let isChunked = head.headers.contains(name: "transfer-encoding")
+        var namedByConnection: HeaderNameSet?
+        if head.headers.contains(name: "connection") {
+            namedByConnection = HeaderNameSet(
+                head.headers[canonicalForm: "connection"].map { String($0) }.filter { !Self.isFramingHeader($0) })
         }
-        if !peer.isTrusted || !headers.contains(name: "x-forwarded-proto") {
-            headers.replaceOrAdd(name: "X-Forwarded-Proto", value: peer.isTLS ? "https" : "http")
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(head.headers.count + 8)
+        var forwardedFor: [String] = []
+        var cookies: [String] = []
+        var trustedProto: String?
+        var trustedHost: String?
+        for (name, value) in head.headers {
+            if dropsUnderscoreHeaders, name.utf8.contains(UInt8(ascii: "_")) { continue }
+            if hopByHop.contains(name) || namedByConnection?.contains(name) == true || Self.isProxyHeader(name) { continue }
+            if strippedHeaders.contains(name) { continue }
+            if forwarding.contains(name) {
+                guard peer.isTrusted else { continue }
+                switch name.lowercased() {
+                case "x-forwarded-for": forwardedFor.append(value)
+                case "x-forwarded-proto": trustedProto = trustedProto ?? value
+                case "x-forwarded-host": trustedHost = trustedHost ?? value
+                case "x-real-ip": break  // set below from the address chain
+                default: headers.add(name: name, value: value)
+                }
+                continue
+            }
+            switch name.lowercased() {
+            case "host", "expect", "x-request-id": continue
+            case "authorization" where !route.passClientAuthorization: continue
+            case "cookie" where cookiePrefix != nil: cookies.append(value)
+            default: headers.add(name: name, value: value)
+            }
         }
-        if !peer.isTrusted || !headers.contains(name: "x-forwarded-host") {
-            headers.replaceOrAdd(name: "X-Forwarded-Host", value: clientHost)
+        if let cookiePrefix, let kept = Self.cookiesWithout(prefix: cookiePrefix, in: cookies) {
+            headers.add(name: "Cookie", value: kept)
         }
-        if !peer.isTrusted { headers.remove(name: "forwarded") }
-        headers.replaceOrAdd(name: "X-Request-Id", value: requestID)
-        headers.replaceOrAdd(name: "Host", value: route.preserveHost ? clientHost : route.upstream.hostHeader)
+        headers.add(name: "X-Forwarded-For", value: (forwardedFor + [peer.address]).joined(separator: ", "))
+        headers.add(name: "X-Real-IP", value: clientAddress(peer: peer, forwardedFor: forwardedFor))
+        headers.add(name: "X-Forwarded-Proto", value: trustedProto ?? (peer.isTLS ? "https" : "http"))
+        headers.add(name: "X-Forwarded-Host", value: trustedHost ?? clientHost)
+        headers.add(name: "X-Request-Id", value: requestID)
+        headers.add(name: "Host", value: route.preserveHost ? clientHost : route.upstream.hostHeader)
 
         if let identity { Self.addIdentity(identity, route: route, to: &headers) }
         if isChunked {
             headers.add(name: "Transfer-Encoding", value: "chunked")
             headers.remove(name: "content-length")
         }
-        if isUpgrade, let upgrade = head.headers.first(name: "upgrade") {
+        if upgrade != nil {
             headers.add(name: "Connection", value: "upgrade")
-            headers.add(name: "Upgrade", value: upgrade)
+            headers.add(name: "Upgrade", value: "websocket")
         }
         let uri = route.upstreamPath(for: target) + target.query
         return HTTPRequestHead(version: .http1_1, method: head.method, uri: uri, headers: headers)
+    }
+
+    /// The client's address as nginx's realip module finds it (`real_ip_recursive on`): from a
+    /// trusted peer, the right-most `X-Forwarded-For` entry that is not itself a trusted proxy;
+    /// otherwise the peer. Reading stops at an entry that is no IP address.
+    func clientAddress(peer: Peer, forwardedFor: [String]) -> String {
+        guard peer.isTrusted, !forwardedFor.isEmpty else { return peer.address }
+        var client = peer.address
+        for entry in forwardedFor.flatMap({ $0.split(separator: ",") }).reversed() {
+            let text = String(entry.trimmed())
+            guard let bytes = IPRange.parseAddress(text) else { break }
+            client = text
+            if !trustedProxies.contains(where: { $0.contains(bytes) }) { break }
+        }
+        return client
     }
 
     /// The head to send the client. Body framing is left to NIO's response encoder, which knows
@@ -119,26 +184,30 @@ public struct HeaderRewriter: Sendable {
     /// Connection and the headers it names, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade,
     /// Proxy-*. Content-Length stays: it frames the body that follows.
     static func removeHopByHop(_ headers: inout HTTPHeaders) {
-        for value in headers[canonicalForm: "connection"] where !isFramingHeader(value) {
+        for value in headers[canonicalForm: "connection"] where !isFramingHeader(String(value)) {
             headers.remove(name: String(value))
         }
         for name in ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"] {
             headers.remove(name: name)
         }
-        if headers.contains(where: { $0.name.utf8.count > 6 && $0.name.lowercased().hasPrefix("proxy-") }) {
-            let names = headers.map(\.name).filter { $0.lowercased().hasPrefix("proxy-") }
+        if headers.contains(where: { isProxyHeader($0.name) }) {
+            let names = headers.map(\.name).filter(isProxyHeader)
             names.forEach { headers.remove(name: $0) }
         }
     }
 
+    /// `Proxy-*` (`Proxy-Authorization`, `Proxy-Connection`): meant for a proxy, never the app.
+    static func isProxyHeader(_ name: String) -> Bool {
+        name.utf8.count > 6 && name.utf8.prefix(6).map(HeaderNameSet.fold).elementsEqual("proxy-".utf8)
+    }
+
     /// A client must not be able to drop framing by naming it in `Connection`.
-    private static func isFramingHeader(_ name: Substring) -> Bool {
+    private static func isFramingHeader(_ name: String) -> Bool {
         name.lowercased() == "content-length" || name.lowercased() == "host"
     }
 
-    static func removeCookies(startingWith prefix: String, from headers: inout HTTPHeaders) {
-        let values = headers["cookie"]
-        guard !values.isEmpty else { return }
+    /// The `Cookie` values without Porteiro's own cookies, joined; nil when none is left.
+    static func cookiesWithout(prefix: String, in values: [String]) -> String? {
         let chunkPrefix = prefix + "_"
         var kept = ""
         for value in values {
@@ -149,7 +218,6 @@ public struct HeaderRewriter: Sendable {
                 kept += pair
             }
         }
-        headers.remove(name: "cookie")
-        if !kept.isEmpty { headers.add(name: "Cookie", value: kept) }
+        return kept.isEmpty ? nil : kept
     }
 }

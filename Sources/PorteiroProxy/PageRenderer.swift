@@ -33,15 +33,35 @@ public struct PageRenderer: Sendable {
         }
         headers.add(name: "Content-Type", value: "text/html; charset=utf-8")
         headers.add(name: "Content-Security-Policy", value: "default-src 'none'; style-src 'unsafe-inline'")
-        let values = [
-            "lang": language.rawValue, "status": "\(status.code)", "title": language.title(status), "message": message,
-            "request_id": requestID, "request_id_label": PageText.requestIDLabel.localized(language),
-        ]
-        var body = template
-        for (name, value) in values { body = body.replacingAll("{{\(name)}}", with: htmlEscaped(value)) }
         let link = signOut ? #"<p><a href="\#(Self.signOutPath)">\#(htmlEscaped(PageText.signOut.localized(language)))</a></p>"# : ""
-        body = body.replacingAll("{{link}}", with: link)
-        return LocalResponse(status: status, headers: headers, body: body)
+        let values = [
+            "lang": htmlEscaped(language.rawValue), "status": "\(status.code)", "title": htmlEscaped(language.title(status)),
+            "message": htmlEscaped(message), "request_id": htmlEscaped(requestID),
+            "request_id_label": htmlEscaped(PageText.requestIDLabel.localized(language)), "link": link,
+        ]
+        return LocalResponse(status: status, headers: headers, body: Self.render(template, values))
+    }
+
+    /// Replaces each `{{name}}` of `template` once, left to right: a value that itself contains
+    /// `{{…}}` (a user name from the IdP, say) is written as it is, never substituted again.
+    /// Unknown names are left as they are.
+    static func render(_ template: String, _ values: [String: String]) -> String {
+        var output = ""
+        output.reserveCapacity(template.utf8.count + 256)
+        var rest = Substring(template)
+        while let open = rest.range(of: "{{") {
+            output += rest[..<open.lowerBound]
+            let afterOpen = rest[open.upperBound...]
+            guard let close = afterOpen.range(of: "}}"), let value = values[String(afterOpen[..<close.lowerBound])] else {
+                output += "{{"
+                rest = afterOpen
+                continue
+            }
+            output += value
+            rest = afterOpen[close.upperBound...]
+        }
+        output += rest
+        return output
     }
 
     static let signOutPath = "/oauth2/sign_out"
@@ -54,10 +74,4 @@ public struct PageRenderer: Sendable {
         <p><small>{{request_id_label}}: {{request_id}} · Porteiro</small></p></body></html>
 
         """
-}
-
-extension String {
-    fileprivate func replacingAll(_ target: String, with replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
-    }
 }

@@ -1,5 +1,3 @@
-public import NIOHTTP1
-
 /// A sentence shown on an error page, in every language pages are served in.
 public struct PageText: Sendable, Equatable {
     public let en: String
@@ -15,55 +13,6 @@ public struct PageText: Sendable, Equatable {
     }
 }
 
-/// The page language, from `Accept-Language`: Brazilian Portuguese when the client prefers any
-/// Portuguese, else English.
-public enum PageLanguage: String, Sendable {
-    case en
-    case ptBR = "pt-BR"
-
-    public static func preferred(_ headers: HTTPHeaders) -> PageLanguage {
-        var best: (language: PageLanguage, quality: Double)?
-        for value in headers[canonicalForm: "accept-language"] {
-            for item in value.split(separator: ",") {
-                let parts = item.split(separator: ";")
-                let tag = parts[0].trimmingCharacters(in: " ").lowercased()
-                let quality = parts.dropFirst().lazy
-                    .compactMap { $0.trimmingCharacters(in: " ").hasPrefix("q=") ? Double($0.trimmingCharacters(in: " ").dropFirst(2)) : nil }
-                    .first ?? 1
-                let language: PageLanguage? = tag.hasPrefix("pt") ? .ptBR : (tag.hasPrefix("en") ? .en : nil)
-                if let language, quality > (best?.quality ?? 0) { best = (language, quality) }
-            }
-        }
-        return best?.language ?? .en
-    }
-
-    func title(_ status: HTTPResponseStatus) -> String {
-        guard self == .ptBR else { return status.reasonPhrase }
-        switch status.code {
-        case 400: return "Requisição inválida"
-        case 401: return "É preciso entrar"
-        case 403: return "Acesso negado"
-        case 404: return "Não encontrado"
-        case 405: return "Método não permitido"
-        case 431: return "Cabeçalhos grandes demais"
-        case 501: return "Não implementado"
-        case 502: return "Aplicação indisponível"
-        case 503: return "Serviço indisponível"
-        case 504: return "A aplicação não respondeu a tempo"
-        default: return status.reasonPhrase
-        }
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: Character) -> Substring {
-        var result = self
-        while result.first == set { result.removeFirst() }
-        while result.last == set { result.removeLast() }
-        return result
-    }
-}
-
 /// Every sentence Porteiro's own pages use.
 extension PageText {
     public static let signInRequired = PageText(en: "Sign-in is required.", ptBR: "É preciso entrar para continuar.")
@@ -71,9 +20,12 @@ extension PageText {
         en: "No application is configured at this address.", ptBR: "Nenhuma aplicação está configurada neste endereço.")
     public static let badPath = PageText(
         en: "The request path is not acceptable.", ptBR: "O caminho da requisição não é aceitável.")
+    public static let untrustedOriginal = PageText(
+        en: "This gateway does not trust the proxy that asked.", ptBR: "Este gateway não confia no proxy que perguntou.")
     public static let unreadable = PageText(en: "The request could not be read.", ptBR: "A requisição não pôde ser lida.")
     public static let oneHost = PageText(
-        en: "The request must carry exactly one Host header.", ptBR: "A requisição deve ter exatamente um cabeçalho Host.")
+        en: "The request must name exactly one host (one Host header, agreeing with the request's authority).",
+        ptBR: "A requisição deve indicar exatamente um host (um cabeçalho Host, de acordo com a autoridade da requisição).")
     public static let chunkedOnly = PageText(
         en: "Only chunked transfer coding is supported.", ptBR: "Só a codificação de transferência chunked é aceita.")
     public static let ambiguousLength = PageText(
@@ -86,6 +38,8 @@ extension PageText {
     public static let appSilent = PageText(en: "The application did not answer in time.", ptBR: "A aplicação não respondeu a tempo.")
     public static let appHungUp = PageText(
         en: "The application closed the connection without answering.", ptBR: "A aplicação fechou a conexão sem responder.")
+    public static let appSwitchedProtocols = PageText(
+        en: "The application switched protocols without being asked to.", ptBR: "A aplicação trocou de protocolo sem que isso fosse pedido.")
     public static let refreshFailed = PageText(
         en: "The session could not be refreshed.", ptBR: "Não foi possível renovar a sessão.")
     public static let loginUnavailable = PageText(

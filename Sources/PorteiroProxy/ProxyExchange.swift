@@ -11,7 +11,8 @@ struct ProxyExchange {
     /// `Set-Cookie` values Porteiro adds to the upstream's response (a refreshed session).
     var responseCookies: [String] = []
     let clientKeepAlive: Bool
-    let isUpgrade: Bool
+    /// The WebSocket handshake this request opens, if it is one; a `101` must answer it.
+    let upgrade: WebSocketUpgrade?
     /// The client's headers, kept (copy-on-write, no copy) to choose an error page's format.
     let clientHeaders: HTTPHeaders
     let log: AccessLogEntry
@@ -30,13 +31,13 @@ struct ProxyExchange {
 
     init(
         requestID: String, route: Route, upstreamHead: HTTPRequestHead, clientHead: HTTPRequestHead,
-        isUpgrade: Bool, log: AccessLogEntry
+        upgrade: WebSocketUpgrade?, log: AccessLogEntry
     ) {
         self.requestID = requestID
         self.route = route
         self.upstreamHead = upstreamHead
         self.clientKeepAlive = clientHead.isKeepAlive
-        self.isUpgrade = isUpgrade
+        self.upgrade = upgrade
         self.clientHeaders = clientHead.headers
         self.log = log
         self.requestHasBody = RequestFraming.hasBody(clientHead.headers)
@@ -50,10 +51,23 @@ struct ProxyExchange {
 }
 
 /// What the request head says about the body that follows it.
-enum RequestFraming {
+public enum RequestFraming {
     static func hasBody(_ headers: HTTPHeaders) -> Bool {
         if headers.contains(name: "transfer-encoding") { return true }
         return headers.first(name: "content-length").map { $0 != "0" } ?? false
+    }
+
+    /// True when an absolute-form target's authority names the host `Host` names (RFC 9112 §3.2.2
+    /// lets a server prefer either; Porteiro refuses a request whose two hosts disagree, since the
+    /// route and the app could each pick another). An explicit default port counts as none.
+    public static func sameHost(_ authority: String, _ host: String?) -> Bool {
+        guard let host else { return true }
+        func canonical(_ text: String) -> String {
+            var lowered = text.lowercased()
+            for port in [":80", ":443"] where lowered.hasSuffix(port) { lowered.removeLast(port.count) }
+            return lowered
+        }
+        return canonical(authority) == canonical(host)
     }
 
     /// Why a head cannot be forwarded safely, or nil. Porteiro and the upstream must agree where

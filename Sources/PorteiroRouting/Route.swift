@@ -26,6 +26,10 @@ public final class Route: Sendable {
     public let allowSession: Bool
     /// Lowercased origins allowed to read Porteiro's 401 answers.
     public let corsOrigins: Set<String>
+    /// `pass_client_authorization`: the client's `Authorization` may reach the app.
+    public let passClientAuthorization: Bool
+    /// `case_insensitive`: the prefix matches ignoring ASCII case.
+    public let caseInsensitive: Bool
 
     public init(index: Int, config: RouteConfig) throws(InvalidValue) {
         self.index = index
@@ -39,19 +43,29 @@ public final class Route: Sendable {
         self.passAccessToken = config.passAccessToken
         self.passIdentityHeaders = config.passIdentityHeaders
         self.identityHeaders = config.identityHeaders
+        // An `allow:` that names no one admits no one (validation refuses it; this is the backstop).
         self.policy = config.allow.map {
-            AccessPolicy(groups: $0.groups, roles: $0.roles, emails: $0.emails, emailDomains: $0.emailDomains, claims: $0.claims)
+            let policy = AccessPolicy(groups: $0.groups, roles: $0.roles, emails: $0.emails, emailDomains: $0.emailDomains, claims: $0.claims)
+            return policy.admitsEveryone ? .nobody : policy
         } ?? .anySignedInUser
         self.methods = config.methods.map(Set.init)
         self.skipAuth = config.skipAuth.map { SkipAuthRule(methods: $0.methods, pattern: $0.path) }
         self.audiences = Set(config.audiences)
         self.allowSession = config.allowSession
         self.corsOrigins = Set(config.corsOrigins.map { $0.lowercased() })
+        self.passClientAuthorization = config.passClientAuthorization
+        self.caseInsensitive = config.caseInsensitive
     }
 
     /// True when a skip-auth rule lets this request through without sign-in.
     public func skipsAuth(method: String, path: String) -> Bool {
         skipAuth.contains { $0.matches(method: method, path: path) }
+    }
+
+    /// True when `path` found this route only as its directory without the trailing slash
+    /// (`/admin` for `/admin/`): a proxied request is redirected to the slash, as nginx does.
+    public func isDirectoryWithoutSlash(_ path: String) -> Bool {
+        prefix.utf8.count > path.utf8.count
     }
 
     /// The path to send upstream for a request that matched this route.

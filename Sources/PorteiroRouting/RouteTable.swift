@@ -7,17 +7,40 @@ public import PorteiroConfig
 /// the longest prefix wins. Each step is a hash or trie lookup, so 1,000 routes cost what 10 do.
 public struct RouteTable: Sendable {
     public let routes: [Route]
-    private var exactHosts: [String: PrefixTrie] = [:]
-    private var suffixHosts: [String: PrefixTrie] = [:]
-    private var anyHost = PrefixTrie()
+    private var exactHosts: [String: RouteGroup] = [:]
+    private var suffixHosts: [String: RouteGroup] = [:]
+    private var anyHost = RouteGroup()
+
+    /// The routes of one host pattern: case-sensitive prefixes, and those of `case_insensitive`
+    /// routes, folded.
+    private struct RouteGroup: Sendable {
+        var exact = PrefixTrie()
+        var folded = PrefixTrie(foldsCase: true)
+
+        mutating func insert(_ route: Route, position: Int) {
+            if route.caseInsensitive {
+                folded.insert(route.prefix, value: position)
+            } else {
+                exact.insert(route.prefix, value: position)
+            }
+        }
+
+        /// The longer match of the two; on a tie the case-sensitive route.
+        func longestPrefix(of path: String) -> Int? {
+            let sensitive = exact.longestPrefix(of: path)
+            guard !folded.isEmpty, let insensitive = folded.longestPrefix(of: path) else { return sensitive?.value }
+            guard let sensitive else { return insensitive.value }
+            return insensitive.length > sensitive.length ? insensitive.value : sensitive.value
+        }
+    }
 
     public init(routes: [Route]) {
         self.routes = routes
         for (position, route) in routes.enumerated() {
             switch route.host {
-            case .exact(let name): exactHosts[name, default: PrefixTrie()].insert(route.prefix, value: position)
-            case .suffix(let suffix): suffixHosts[suffix, default: PrefixTrie()].insert(route.prefix, value: position)
-            case nil: anyHost.insert(route.prefix, value: position)
+            case .exact(let name): exactHosts[name, default: RouteGroup()].insert(route, position: position)
+            case .suffix(let suffix): suffixHosts[suffix, default: RouteGroup()].insert(route, position: position)
+            case nil: anyHost.insert(route, position: position)
             }
         }
     }
@@ -37,17 +60,19 @@ public struct RouteTable: Sendable {
         self.init(routes: compiled)
     }
 
-    /// The route for a request, given its `Host` (any case, port allowed) and its routing path.
+    /// The route for a request, given its `Host` (any case, port allowed) and its routing path. A
+    /// path that names a route's directory without its trailing slash (`/admin` for `/admin/`)
+    /// finds that route: see `Route.isDirectoryWithoutSlash`.
     public func route(host: String?, path: String) -> Route? {
         if let name = host.map(RouteTable.hostName), !name.isEmpty {
-            if let trie = exactHosts[name], let position = trie.longestPrefix(of: path) {
+            if let group = exactHosts[name], let position = group.longestPrefix(of: path) {
                 return routes[position]
             }
             if !suffixHosts.isEmpty {
                 var rest = Substring(name)
                 while let dot = rest.dropFirst().firstIndex(of: ".") {
                     rest = rest[dot...]
-                    if let trie = suffixHosts[String(rest)], let position = trie.longestPrefix(of: path) {
+                    if let group = suffixHosts[String(rest)], let position = group.longestPrefix(of: path) {
                         return routes[position]
                     }
                     rest = rest.dropFirst()

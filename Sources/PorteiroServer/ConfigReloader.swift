@@ -63,6 +63,9 @@ public struct ConfigReloader: Sendable {
             for key in needsRestart {
                 logger.warning("configuration change needs a restart to take effect", metadata: ["key": "\(key)"])
             }
+            for warning in RouteShadowing.warnings(in: config) {
+                logger.warning("route shadowed", metadata: ["problem": "\(warning)"])
+            }
             return true
         } catch {
             server.metrics.configReloadFailures.increment()

@@ -24,6 +24,7 @@ enum ConnectionInitializer {
             h2ChannelConfigurator: { connection in
                 connection.configureHTTP2Pipeline(mode: .server) { stream in
                     stream.eventLoop.makeCompletedFuture {
+                        try stream.pipeline.syncOperations.addHandler(HTTP2AuthorityCheck())
                         try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                         try GatewayPipeline.addGatewayHandler(stream, shared: shared, isTLS: true)
                     }

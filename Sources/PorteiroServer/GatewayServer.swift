@@ -80,6 +80,9 @@ public final class GatewayServer: Sendable {
         if config.upstream.insecureSkipVerify {
             logger.warning("upstream.insecure_skip_verify is on: https upstreams are not authenticated")
         }
+        for warning in RouteShadowing.warnings(in: config) {
+            logger.warning("route shadowed", metadata: ["problem": "\(warning)"])
+        }
         let connector = try connector ?? SocketUpstreamConnector(
             connectTimeout: .init(config.upstream.connectTimeout), tls: SocketUpstreamConnector.tlsContext(config.upstream))
         let readiness = Readiness()

@@ -91,14 +91,18 @@ struct BinaryReader {
 }
 
 extension Session {
-    static let formatVersion: UInt8 = 2
+    /// 3 added the session id, the token's issue time and `email_verified`. Earlier cookies do not
+    /// open: their users log in once more (silently, while their IdP session lasts).
+    static let formatVersion: UInt8 = 3
 
     /// The session's bytes, for sealing.
     public func encoded() -> [UInt8] {
         var writer = BinaryWriter(version: Session.formatVersion)
+        writer.write(id)
         writer.write(subject)
         writer.write(user)
         writer.write(email)
+        writer.write(UInt64(emailVerified ? 1 : 0))
         writer.write(groups)
         writer.write(roles)
         writer.write(accessToken)
@@ -106,6 +110,7 @@ extension Session {
         writer.write(optional: idToken)
         writer.write(optional: sid)
         writer.write(accessTokenExpiresAt)
+        writer.write(accessTokenIssuedAt)
         writer.write(createdAt)
         writer.write(expiresAt)
         writer.write(UInt64(claims.count))
@@ -119,10 +124,11 @@ extension Session {
     /// A session from opened bytes; nil when they are not a session of this format.
     public init?(decoding bytes: [UInt8]) {
         guard var reader = BinaryReader(bytes, version: Session.formatVersion),
-            let subject = reader.string(), let user = reader.string(), let email = reader.string(),
+            let id = reader.string(), let subject = reader.string(), let user = reader.string(), let email = reader.string(),
+            let emailVerified = reader.uint(), emailVerified <= 1,
             let groups = reader.strings(), let roles = reader.strings(), let accessToken = reader.string(),
             let refreshToken = reader.optionalString(), let idToken = reader.optionalString(),
-            let sid = reader.optionalString(), let accessTokenExpiresAt = reader.int(),
+            let sid = reader.optionalString(), let accessTokenExpiresAt = reader.int(), let accessTokenIssuedAt = reader.int(),
             let createdAt = reader.int(), let expiresAt = reader.int(), let claimCount = reader.uint(), claimCount <= 64
         else { return nil }
         var claims: [String: [String]] = [:]
@@ -132,8 +138,9 @@ extension Session {
         }
         guard reader.isAtEnd else { return nil }
         self.init(
-            subject: subject, user: user, email: email, groups: groups, roles: roles, accessToken: accessToken,
-            refreshToken: refreshToken, idToken: idToken, sid: sid, accessTokenExpiresAt: accessTokenExpiresAt,
-            createdAt: createdAt, expiresAt: expiresAt, claims: claims)
+            id: id, subject: subject, user: user, email: email, emailVerified: emailVerified == 1, groups: groups,
+            roles: roles, accessToken: accessToken, refreshToken: refreshToken, idToken: idToken, sid: sid,
+            accessTokenExpiresAt: accessTokenExpiresAt, accessTokenIssuedAt: accessTokenIssuedAt, createdAt: createdAt,
+            expiresAt: expiresAt, claims: claims)
     }
 }

@@ -36,6 +36,51 @@ public enum CookieChunks {
         return headers + deleteAll(settings: settings, present: present, keeping: Set(names))
     }
 
+    /// True when the request carries two different values for the cookie (or a chunk of it), or
+    /// both its whole and its chunked form: one of them was planted (cookie tossing), and neither
+    /// may be believed.
+    public static func isConflicting(_ cookies: CookieHeader, name: String) -> Bool {
+        cookies.conflictingNames.contains { $0 == name || isChunkName($0, of: name) }
+            || (cookies[name] != nil && cookies["\(name)_0"] != nil)
+    }
+
+    /// Most deletions one answer carries for a conflict (paths × domains × names).
+    static let maxConflictDeletions = 32
+
+    /// `Set-Cookie` values that delete the cookie and its chunks wherever a planted copy could sit
+    /// and still be sent with this request: at `/` and at every path prefix of `requestPath` that
+    /// a cookie's `Path` can match, host-only and for each parent domain of `host`. Bounded.
+    public static func deleteConflicting(settings: CookieSettings, present: CookieHeader, requestPath: String, host: String?)
+        -> [String]
+    {
+        let name = settings.fullName
+        let names = ([name] + present.names(withPrefix: name + "_").filter { isChunkName($0, of: name) })
+            .filter { present[$0] != nil }
+        var paths = ["/"]
+        var prefix = ""
+        for segment in requestPath.split(separator: "/") {
+            prefix += "/" + segment
+            paths += [prefix, prefix + "/"]
+        }
+        var domains: [String?] = [nil]
+        if let host {
+            var labels = host.lowercased().split(separator: ":").first.map { $0.split(separator: ".") } ?? []
+            while labels.count >= 2 {
+                domains.append(labels.joined(separator: "."))
+                labels.removeFirst()
+            }
+        }
+        var deletions: [String] = []
+        for cookie in names {
+            for domain in domains {
+                for path in paths where deletions.count < maxConflictDeletions {
+                    deletions.append(settings.deleteCookie(name: cookie, path: path, domain: domain))
+                }
+            }
+        }
+        return deletions
+    }
+
     /// `Set-Cookie` values that delete the cookie and all its chunks present in the request.
     public static func deleteAll(settings: CookieSettings, present: CookieHeader, keeping: Set<String> = []) -> [String] {
         let name = settings.fullName

@@ -1,16 +1,24 @@
 /// The cookies of a request's `Cookie` header(s), by name. A name sent twice keeps its first
-/// value (browsers send the most specific cookie first).
+/// value (browsers send the most specific cookie first) and is listed in `conflictingNames` when
+/// the values differ: a cookie planted at a longer `Path` or a parent `Domain` (cookie tossing)
+/// arrives first, so for a session cookie that is no case for "first wins".
 ///
 /// Parsed over UTF-8 bytes, not `Character`s: a signed-in request carries a 2 KiB cookie, and
 /// grapheme-aware splitting of it cost ~40 µs per request where this takes well under one.
 public struct CookieHeader: Sendable {
     public private(set) var values: [String: Substring] = [:]
+    /// Names sent more than once with different values.
+    public private(set) var conflictingNames: [String] = []
 
     public init(_ headerValues: [String]) {
         for header in headerValues {
             Self.forEachPair(in: header) { name, value, _ in
                 let key = String(name)
-                if values[key] == nil { values[key] = value }
+                if let first = values[key] {
+                    if first != value, !conflictingNames.contains(key) { conflictingNames.append(key) }
+                } else {
+                    values[key] = value
+                }
             }
         }
     }

@@ -20,6 +20,17 @@ public struct CookieSettings: Sendable, Equatable {
     /// The name as the browser stores it.
     public var fullName: String { hostPrefix ? "__Host-" + name : name }
 
+    /// A `Set-Cookie` value deleting a cookie that may have been set elsewhere (another `Path`, or a
+    /// `Domain` the gateway never sets): used only to clear planted copies.
+    public func deleteCookie(name: String, path: String, domain: String?) -> String {
+        var parts = ["\(name)=", "Path=\(path)", "Max-Age=0"]
+        if let domain, !hostPrefix { parts.append("Domain=\(domain)") }
+        if secure { parts.append("Secure") }
+        parts.append("HttpOnly")
+        parts.append("SameSite=\(sameSite)")
+        return parts.joined(separator: "; ")
+    }
+
     /// A `Set-Cookie` value. `maxAge` nil = session cookie; 0 = delete.
     public func setCookie(name: String, value: String, maxAge: Int?) -> String {
         var parts = ["\(name)=\(value)", "Path=/"]

@@ -1,10 +1,12 @@
-/// One session ended by the IdP (OpenID Connect Back-Channel Logout): either one IdP session by
-/// its `sid`, or every session of a subject that began at or before a moment. Kept until
-/// `expiresAt`, when any session it could match has expired anyway.
+/// One session ended: by the IdP (OpenID Connect Back-Channel Logout) either one IdP session by
+/// its `sid` or every session of a subject that began at or before a moment; or one Porteiro
+/// session signed out here, by its id, so a copy of its cookie opens nothing on any replica. Kept
+/// until `expiresAt`, when any session it could match has expired anyway.
 public struct Revocation: Sendable, Hashable {
     public enum Target: Sendable, Hashable {
         case session(sid: String)
         case subject(sub: String, loggedInBefore: Int64)
+        case signedOut(sessionID: String)
     }
 
     public var target: Target
@@ -17,10 +19,12 @@ public struct Revocation: Sendable, Hashable {
     }
 }
 
-/// What is revoked, as a lookup made for every request: two dictionaries, no I/O.
+/// What is revoked, as a lookup made for every request: three dictionaries, no I/O.
 public struct RevocationList: Sendable, Equatable {
     /// `sid` → expiry.
     private(set) var sessions: [String: Int64] = [:]
+    /// Porteiro session id → expiry.
+    private(set) var signedOut: [String: Int64] = [:]
     /// `sub` → (latest cutoff, expiry).
     private(set) var subjects: [String: Cutoff] = [:]
 
@@ -31,7 +35,7 @@ public struct RevocationList: Sendable, Equatable {
 
     public init() {}
 
-    public var count: Int { sessions.count + subjects.count }
+    public var count: Int { sessions.count + subjects.count + signedOut.count }
 
     /// True when `revocation` changed the list.
     @discardableResult
@@ -40,6 +44,9 @@ public struct RevocationList: Sendable, Equatable {
         case .session(let sid):
             guard (sessions[sid] ?? .min) < revocation.expiresAt else { return false }
             sessions[sid] = revocation.expiresAt
+        case .signedOut(let id):
+            guard (signedOut[id] ?? .min) < revocation.expiresAt else { return false }
+            signedOut[id] = revocation.expiresAt
         case .subject(let sub, let cutoff):
             let old = subjects[sub]
             let new = Cutoff(
@@ -58,7 +65,8 @@ public struct RevocationList: Sendable, Equatable {
     }
 
     public func revokes(_ session: Session) -> Bool {
-        revokes(subject: session.subject, sid: session.sid, createdAt: session.createdAt)
+        if !session.id.isEmpty, signedOut[session.id] != nil { return true }
+        return revokes(subject: session.subject, sid: session.sid, createdAt: session.createdAt)
     }
 
     /// Drops what has expired; true when anything was dropped.
@@ -66,6 +74,7 @@ public struct RevocationList: Sendable, Equatable {
     public mutating func prune(now: Int64) -> Bool {
         let before = count
         sessions = sessions.filter { $0.value > now }
+        signedOut = signedOut.filter { $0.value > now }
         subjects = subjects.filter { $0.value.expiresAt > now }
         return count != before
     }

@@ -19,6 +19,10 @@ struct CheckConfig: ParsableCommand {
             print("\(path): OK")
             print("listen \(config.server.listen)  public_url \(config.server.publicURL ?? "-")  client \(clientKind(config))")
             print(RouteSummary.render(table))
+            var standardError = StandardError()
+            for warning in RouteShadowing.warnings(in: config) {
+                print("\(path): warning: \(warning)", to: &standardError)
+            }
         } catch {
             printProblems(error, file: path)
             throw ExitCode(1)

@@ -30,9 +30,10 @@ import Testing
     }
 
     /// The `Cookie` header a browser holding this sealed session would send (chunked when large).
+    /// The public URL is https, so the cookie carries the `__Host-` prefix by default.
     static func cookieHeader(_ session: Session, secret: String) -> String {
         let sealer = SessionSealer(secrets: [SessionSecret.decode(secret)!])
-        let settings = CookieSettings(name: "_porteiro", secure: true)
+        let settings = CookieSettings(name: "_porteiro", secure: true, hostPrefix: true)
         let value = sealer.seal(session.encoded(), purpose: "session")
         return CookieChunks.write(value, settings: settings, maxAge: 3600, present: CookieHeader([]))
             .map { String($0.prefix { $0 != ";" }) }.joined(separator: "; ")
@@ -50,7 +51,7 @@ import Testing
 
     func isAnonymousAndCleared(_ result: Authentication) -> Bool {
         guard case .anonymous(let clear) = result else { return false }
-        return clear.contains { $0.hasPrefix("_porteiro") && $0.contains("Max-Age=0") }
+        return clear.contains { $0.hasPrefix("__Host-_porteiro") && $0.contains("Max-Age=0") }
     }
 
     @Test func aValidCookieSignsIn() {
@@ -88,7 +89,7 @@ import Testing
         let spliced = ([first[0]] + second.dropFirst()).joined(separator: "; ")
         #expect(isAnonymousAndCleared(authenticate(authenticator, cookie: spliced)))
         let reordered = ([first[1], first[0]] + first.dropFirst(2)).enumerated().map { index, pair in
-            "_porteiro_\(index)=" + pair.split(separator: "=", maxSplits: 1)[1]
+            "__Host-_porteiro_\(index)=" + pair.split(separator: "=", maxSplits: 1)[1]
         }.joined(separator: "; ")
         #expect(isAnonymousAndCleared(authenticate(authenticator, cookie: reordered)))
     }
@@ -117,6 +118,99 @@ import Testing
         later.createdAt = Self.now - 10
         guard case .signedIn = authenticate(authenticator, cookie: Self.cookieHeader(later, secret: secret)) else {
             Issue.record("a session begun after the cutoff is not ended")
+            return
+        }
+    }
+
+    func request(cookie: String, path: String = "/", host: String = "portal.example.org", now: Int64 = now) -> AuthRequest {
+        AuthRequest(headers: ["Cookie": cookie, "Host": host], target: try! RequestTarget.parse(path).get(), requestID: "r", now: now)
+    }
+
+    /// Cookie tossing: a session cookie planted at a longer `Path` (or a parent `Domain`) arrives
+    /// first and used to win. Two different values → anonymous, and every place a planted copy
+    /// could sit is cleared.
+    @Test func twoDifferentSessionCookiesAreAnonymousAndBothCleared() {
+        let secret = Self.secret()
+        let authenticator = Self.authenticator(secrets: [secret])
+        let victim = Self.cookieHeader(Self.session(), secret: secret)
+        let attacker = Self.cookieHeader(Self.session(), secret: secret)
+        let result = authenticator.authenticate(request(cookie: attacker + "; " + victim, path: "/admin/report", host: "app.example.org"))
+        guard case .anonymous(let clear) = result else { Issue.record("expected anonymous, got \(result)"); return }
+        for path in ["/", "/admin", "/admin/", "/admin/report"] {
+            #expect(clear.contains { $0.hasPrefix("__Host-_porteiro=;") && $0.contains("Path=\(path);") }, "\(path)")
+        }
+        #expect(clear.count <= 32)
+        guard case .signedIn = authenticator.authenticate(request(cookie: victim + "; " + victim)) else {
+            Issue.record("the same value twice is one session")
+            return
+        }
+    }
+
+    /// With no refresh token, an expired access token ends the session (a new login, usually
+    /// silent at the IdP) — never an expired token forwarded to the app. Until then, a connection
+    /// reuses the session no longer than the token lives.
+    @Test func anExpiredTokenWithoutARefreshTokenEndsTheSession() {
+        let secret = Self.secret()
+        let authenticator = Self.authenticator(secrets: [secret])
+        var session = Self.session()
+        session.accessTokenIssuedAt = Self.now - 4
+        session.accessTokenExpiresAt = Self.now + 1
+        let cookie = Self.cookieHeader(session, secret: secret)
+        guard case .signedIn(let user) = authenticator.authenticate(request(cookie: cookie)) else {
+            Issue.record("a live token signs in")
+            return
+        }
+        #expect(user.reusableUntil == Self.now + 1, "the memo never outlives the token")
+        #expect(isAnonymousAndCleared(authenticator.authenticate(request(cookie: cookie, now: Self.now + 1))))
+    }
+
+    @Test func aSessionDueForRefreshIsPendingAndAShortTokenShrinksTheMargin() {
+        let secret = Self.secret()
+        let authenticator = Self.authenticator(secrets: [secret])
+        var session = Self.session()
+        session.refreshToken = "r"
+        session.accessTokenIssuedAt = Self.now
+        session.accessTokenExpiresAt = Self.now + 5
+        let cookie = Self.cookieHeader(session, secret: secret)
+        guard case .signedIn = authenticator.authenticate(request(cookie: cookie)) else {
+            Issue.record("a 5 s token is not refreshed at once under the default 60 s margin")
+            return
+        }
+        guard case .pending = authenticator.authenticate(request(cookie: cookie, now: Self.now + 3)) else {
+            Issue.record("at half its lifetime a refresh falls due")
+            return
+        }
+    }
+
+    @Test func emailRulesSeeOnlyAVerifiedEmail() {
+        let secret = Self.secret()
+        let authenticator = Self.authenticator(secrets: [secret])
+        var session = Self.session()
+        session.email = "boss@example.org"
+        for verified in [false, true] {
+            session.emailVerified = verified
+            guard case .signedIn(let user) = authenticator.authenticate(request(cookie: Self.cookieHeader(session, secret: secret))) else {
+                Issue.record("expected a session")
+                return
+            }
+            #expect(user.email == "boss@example.org", "the header still carries it")
+            #expect(user.policySubject.email == (verified ? "boss@example.org" : ""))
+        }
+    }
+
+    /// A signed-out session is revoked by its id: a copy of its cookie opens nothing afterwards.
+    @Test func aSignedOutSessionIsRevokedByItsID() async throws {
+        let secret = Self.secret()
+        let store = InMemoryRevocationStore()
+        let authenticator = Self.authenticator(secrets: [secret], revocations: store)
+        var session = Self.session()
+        session.id = "0123456789abcdef0123456789abcdef"
+        var other = Self.session()
+        other.id = "fedcba9876543210fedcba9876543210"
+        try await store.revoke(Revocation(target: .signedOut(sessionID: session.id), expiresAt: Self.now + 60), now: Self.now)
+        #expect(isAnonymousAndCleared(authenticate(authenticator, cookie: Self.cookieHeader(session, secret: secret))))
+        guard case .signedIn = authenticate(authenticator, cookie: Self.cookieHeader(other, secret: secret)) else {
+            Issue.record("another session of the same user is not ended")
             return
         }
     }

@@ -12,7 +12,7 @@ func session(refreshToken: String = "r1") -> Session {
 @Suite struct RefreshCoordinatorTests {
     @Test func concurrentRequestsOfOneSessionRefreshOnce() async {
         let metrics = GatewayMetrics()
-        let coordinator = RefreshCoordinator(metrics: metrics, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let coordinator = RefreshCoordinator(margin: 60, metrics: metrics, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let calls = NIOLockedValueBox(0)
         let outcomes = await withTaskGroup(of: String?.self) { group in
             for _ in 0..<20 {
@@ -36,7 +36,7 @@ func session(refreshToken: String = "r1") -> Session {
     }
 
     @Test func aLateRequestWithTheRotatedTokenGetsTheWinnersResult() async {
-        let coordinator = RefreshCoordinator(metrics: GatewayMetrics(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let coordinator = RefreshCoordinator(margin: 60, metrics: GatewayMetrics(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         _ = await coordinator.refresh(session(), now: 100) { old in
             var new = old
             new.accessToken = "a2"
@@ -50,7 +50,7 @@ func session(refreshToken: String = "r1") -> Session {
     }
 
     @Test func aRefusedRefreshEndsTheSessionAndAnUnreachableIdPKeepsIt() async {
-        let coordinator = RefreshCoordinator(metrics: GatewayMetrics(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let coordinator = RefreshCoordinator(margin: 60, metrics: GatewayMetrics(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let refused = await coordinator.refresh(session(refreshToken: "x"), now: 100) { _ in
             throw ProviderClient.Failure.refused(status: 400, error: "invalid_grant", description: nil)
         }
@@ -65,7 +65,7 @@ func session(refreshToken: String = "r1") -> Session {
     /// A failing IdP is a fault, not a verdict: the user stays signed in, and the next attempt
     /// waits a few seconds instead of hitting the IdP with every request.
     @Test func anIdPAnswering500KeepsTheSessionAndIsRetriedAfterAFewSeconds() async {
-        let coordinator = RefreshCoordinator(metrics: GatewayMetrics(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let coordinator = RefreshCoordinator(margin: 60, metrics: GatewayMetrics(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let calls = NIOLockedValueBox(0)
         let failing: @Sendable (Session) async throws -> (Session, String) = { _ in
             calls.withLockedValue { $0 += 1 }
@@ -87,8 +87,34 @@ func session(refreshToken: String = "r1") -> Session {
     /// With a session store, a refresh whose row is gone (signed out on another replica) ends the
     /// session instead of bringing it back.
     @Test func aSessionSignedOutElsewhereEndsInsteadOfRefreshing() async {
-        let coordinator = RefreshCoordinator(metrics: GatewayMetrics(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let coordinator = RefreshCoordinator(margin: 60, metrics: GatewayMetrics(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         let gone = await coordinator.refresh(session(refreshToken: "g"), now: 100) { _ in throw SessionGone() }
         guard case .ended = gone else { Issue.record("expected .ended, got \(gone)"); return }
+    }
+
+    /// The finding: a provider whose tokens live 5 s and which returns no new refresh token. With
+    /// the shipped 60 s margin the remembered result (keyed by that same refresh token) used to be
+    /// served for 60 s — 55 s past its token's expiry. It is never served once its token is due.
+    @Test func aRememberedResultIsNeverServedOnceItsTokenIsDue() async {
+        let coordinator = RefreshCoordinator(margin: 60, metrics: GatewayMetrics(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let calls = NIOLockedValueBox(0)
+        let sameRefreshToken: @Sendable (Session) async throws -> (Session, String) = { old in
+            let count = calls.withLockedValue { $0 += 1; return $0 }
+            var new = old
+            new.accessToken = "a\(count + 1)"
+            new.accessTokenIssuedAt = 100 + Int64(count - 1) * 7
+            new.accessTokenExpiresAt = new.accessTokenIssuedAt + 5
+            return (new, "cookie-\(count)")
+        }
+        let first = await coordinator.refresh(session(), now: 100, using: sameRefreshToken)
+        guard case .refreshed(let fresh, _) = first else { Issue.record("expected a refresh, got \(first)"); return }
+        #expect(fresh.tokenState(now: 101, margin: 60) == .fresh(until: 103), "half the 5 s lifetime, not the 60 s margin")
+        let shared = await coordinator.refresh(session(), now: 101, using: sameRefreshToken)
+        guard case .refreshed(let same, _) = shared else { Issue.record("expected the shared result"); return }
+        #expect(same.accessToken == fresh.accessToken && calls.withLockedValue { $0 } == 1, "a late racer shares the result")
+        let later = await coordinator.refresh(session(), now: 107, using: sameRefreshToken)
+        guard case .refreshed(let renewed, _) = later else { Issue.record("expected a new refresh, got \(later)"); return }
+        #expect(renewed.accessToken != fresh.accessToken, "past its due time the remembered token is not served again")
+        #expect(calls.withLockedValue { $0 } == 2)
     }
 }

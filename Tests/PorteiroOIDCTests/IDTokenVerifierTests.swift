@@ -85,9 +85,45 @@ private func base64url(_ text: String) -> String {
         await #expect(throws: IDTokenVerifier.Failure(reason: .wrongAudience)) {
             try await lab.verifier.verify(wrongAudience, keys: lab.keys, purpose: api, now: lab.now)
         }
-        let expired = try await lab.sign(lab.claims(["aud": .string("legacy-api"), "exp": .number(lab.now - 120)]))
+        let expired = try await lab.sign(lab.claims(["aud": .string("legacy-api"), "exp": .number(lab.now - 120), "nonce": nil]))
         await #expect(throws: IDTokenVerifier.Failure(reason: .expired)) {
             try await lab.verifier.verify(expired, keys: lab.keys, purpose: api, now: lab.now)
+        }
+    }
+
+    /// An ID token whose audience a bearer route accepts (its `audiences` include the gateway's
+    /// client id) is still no access token: it proves a login at a client, it grants no API call.
+    @Test(arguments: [
+        ["nonce": ClaimValue.string("n-1")], ["typ": .string("ID")], ["typ": .string("Refresh")], ["at_hash": .string("x")],
+        ["c_hash": .string("x")], ["events": .object([:])], ["typ": .string("Logout")],
+    ] as [[String: ClaimValue?]])
+    func refusesIDAndLogoutTokensAsAccessTokens(marks: [String: ClaimValue?]) async throws {
+        let lab = await TokenLab()
+        let api = IDTokenVerifier.Purpose.accessToken(audiences: ["portal"])
+        var changes: [String: ClaimValue?] = ["nonce": nil]
+        for (claim, value) in marks { changes[claim] = value }
+        let token = try await lab.sign(lab.claims(changes))
+        await #expect(throws: IDTokenVerifier.Failure(reason: .notAnAccessToken)) {
+            try await lab.verifier.verify(token, keys: lab.keys, purpose: api, now: lab.now)
+        }
+    }
+
+    @Test func acceptsKeycloakAndRFC9068AccessTokens() async throws {
+        let lab = await TokenLab()
+        let api = IDTokenVerifier.Purpose.accessToken(audiences: ["portal"])
+        let keycloak = try await lab.sign(lab.claims(["nonce": nil, "typ": .string("Bearer")]))
+        #expect(try await lab.verifier.verify(keycloak, keys: lab.keys, purpose: api, now: lab.now)["sub"]?.string == "maria-id")
+        var header = JWTHeader()
+        header.typ = "at+jwt"
+        header.kid = "k1"
+        let signer = JWTKeyCollection()
+        await signer.add(ecdsa: lab.signingKey, kid: JWKIdentifier(string: "k1"))
+        let rfc9068 = try await signer.sign(lab.claims(["nonce": nil]), header: header)
+        #expect(try await lab.verifier.verify(rfc9068, keys: lab.keys, purpose: api, now: lab.now)["sub"]?.string == "maria-id")
+        header.typ = "logout+jwt"
+        let logout = try await signer.sign(lab.claims(["nonce": nil]), header: header)
+        await #expect(throws: IDTokenVerifier.Failure(reason: .notAnAccessToken)) {
+            try await lab.verifier.verify(logout, keys: lab.keys, purpose: api, now: lab.now)
         }
     }
 

@@ -15,7 +15,7 @@ import Testing
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: "/x", headers: headers)
         let target = try! RequestTarget.parse("/x").get()
         return rewriter.upstreamRequest(
-            head, route: route ?? self.route, target: target, peer: peer ?? untrusted, requestID: "rid", isUpgrade: false
+            head, route: route ?? self.route, target: target, peer: peer ?? untrusted, requestID: "rid", upgrade: nil
         ).headers
     }
 
@@ -71,7 +71,7 @@ import Testing
         let user = SignedInUser(user: "maria\r\nX-Evil: 1", email: "m@example.org", groups: ["a", "b,c"], accessToken: "tok")
         let out = rewriter.upstreamRequest(
             head, route: custom, target: try RequestTarget.parse("/x").get(), peer: untrusted, requestID: "r",
-            isUpgrade: false, identity: user
+            upgrade: nil, identity: user
         ).headers
         #expect(out["x-remote-user"] == ["mariaX-Evil: 1"], "the client's value is gone; control characters are removed")
         #expect(out["authorization"] == ["Bearer tok"], "the access token replaces the client's Authorization")
@@ -91,12 +91,15 @@ import Testing
     @Test func keepsUpgradeHeadersOnlyForUpgrades() {
         let head = HTTPRequestHead(
             version: .http1_1, method: .GET, uri: "/ws",
-            headers: ["Host": "p", "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Key": "k"])
+            headers: ["Host": "p", "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                      "Sec-WebSocket-Version": "13"])
         let target = try! RequestTarget.parse("/ws").get()
-        let out = rewriter.upstreamRequest(head, route: route, target: target, peer: untrusted, requestID: "r", isUpgrade: true)
+        let out = rewriter.upstreamRequest(head, route: route, target: target, peer: untrusted, requestID: "r", upgrade: WebSocketUpgrade(head))
         #expect(out.headers["connection"] == ["upgrade"])
         #expect(out.headers["upgrade"] == ["websocket"])
-        #expect(out.headers["sec-websocket-key"] == ["k"])
+        #expect(out.headers["sec-websocket-key"] == ["dGhlIHNhbXBsZSBub25jZQ=="])
+        let plain = rewriter.upstreamRequest(head, route: route, target: target, peer: untrusted, requestID: "r", upgrade: nil)
+        #expect(!plain.headers.contains(name: "upgrade") && !plain.headers.contains(name: "connection"))
     }
 
     @Test func cleansResponses() {

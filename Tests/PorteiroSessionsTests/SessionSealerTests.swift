@@ -7,10 +7,10 @@ let secretB = Array(repeating: UInt8(2), count: 32)
 func keycloakLikeSession() -> Session {
     let token = String(repeating: "eyJhbGciOiJSUzI1NiJ9.", count: 60)
     return Session(
-        subject: "f:3b1c:maria", user: "maria", email: "maria@example.org", groups: ["servidores", "rh"],
-        roles: ["portal-user"], accessToken: token, refreshToken: token, idToken: token, sid: "sid-1",
-        accessTokenExpiresAt: 1_800_000_300, createdAt: 1_800_000_000, expiresAt: 1_800_028_800,
-        claims: ["department": ["finance"]])
+        id: "0123456789abcdef0123456789abcdef", subject: "f:3b1c:maria", user: "maria", email: "maria@example.org",
+        emailVerified: true, groups: ["servidores", "rh"], roles: ["portal-user"], accessToken: token, refreshToken: token,
+        idToken: token, sid: "sid-1", accessTokenExpiresAt: 1_800_000_300, accessTokenIssuedAt: 1_800_000_000,
+        createdAt: 1_800_000_000, expiresAt: 1_800_028_800, claims: ["department": ["finance"]])
 }
 
 @Suite struct SessionSealerTests {
@@ -68,15 +68,32 @@ func keycloakLikeSession() -> Session {
         #expect(Session(decoding: bytes + [0]) == nil)
         #expect(Session(decoding: Array(bytes.dropLast())) == nil)
         #expect(Session(decoding: [9] + bytes.dropFirst()) == nil, "unknown format version")
-        #expect(Session(decoding: [2, 0xff, 0xff, 0xff, 0xff, 0x0f]) == nil, "length beyond the input")
+        #expect(Session(decoding: [3, 0xff, 0xff, 0xff, 0xff, 0x0f]) == nil, "length beyond the input")
+        #expect(Session(decoding: [2] + bytes.dropFirst()) == nil, "the format before session ids")
     }
 
     @Test func knowsWhenToRefresh() {
         var session = keycloakLikeSession()
-        #expect(!session.needsRefresh(now: 1_800_000_000, margin: 60))
-        #expect(session.needsRefresh(now: 1_800_000_240, margin: 60))
+        #expect(session.tokenState(now: 1_800_000_000, margin: 60) == .fresh(until: 1_800_000_240))
+        #expect(session.tokenState(now: 1_800_000_240, margin: 60) == .refreshDue)
         session.refreshToken = nil
-        #expect(!session.needsRefresh(now: 1_800_000_240, margin: 60), "nothing to refresh with")
+        #expect(session.tokenState(now: 1_800_000_240, margin: 60) == .fresh(until: 1_800_000_300), "nothing to refresh with")
+        #expect(session.tokenState(now: 1_800_000_300, margin: 60) == .expired, "and then nothing renews it")
+        session.accessTokenExpiresAt = 0
+        #expect(session.tokenState(now: 1_900_000_000, margin: 60) == .fresh(until: .max), "an expiry nobody told us")
+    }
+
+    /// With the shipped `refresh_before: 60s` and a provider whose tokens live 5 s, a refresh falls
+    /// due at half the lifetime — not at once, on every request, forever.
+    @Test func aMarginLongerThanTheTokensLifetimeShrinksToHalfOfIt() {
+        var session = keycloakLikeSession()
+        session.accessTokenIssuedAt = 1_800_000_000
+        session.accessTokenExpiresAt = 1_800_000_005
+        #expect(session.refreshMargin(configured: 60) == 2)
+        #expect(session.tokenState(now: 1_800_000_000, margin: 60) == .fresh(until: 1_800_000_003))
+        #expect(session.tokenState(now: 1_800_000_003, margin: 60) == .refreshDue)
+        session.accessTokenIssuedAt = 0
+        #expect(session.refreshMargin(configured: 60) == 60, "unknown issue time: the margin as configured")
     }
 }
 

@@ -1,0 +1,53 @@
+import JWTKit
+
+/// A token endpoint answer (RFC 6749 §5.1).
+public struct TokenResponse: Sendable, Equatable, Codable {
+    public var accessToken: String
+    public var tokenType: String?
+    /// As sent: any JSON number, or a numeric string (some IdPs quote it). Read through
+    /// `accessTokenExpiresAt`, which bounds it.
+    public var expiresIn: Double?
+    public var refreshToken: String?
+    public var idToken: String?
+
+    enum CodingKeys: String, CodingKey {
+        case accessToken = "access_token"
+        case tokenType = "token_type"
+        case expiresIn = "expires_in"
+        case refreshToken = "refresh_token"
+        case idToken = "id_token"
+    }
+
+    public init(accessToken: String, tokenType: String? = "Bearer", expiresIn: Double? = nil, refreshToken: String? = nil, idToken: String? = nil) {
+        self.accessToken = accessToken
+        self.tokenType = tokenType
+        self.expiresIn = expiresIn
+        self.refreshToken = refreshToken
+        self.idToken = idToken
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        accessToken = try container.decode(String.self, forKey: .accessToken)
+        tokenType = try container.decodeIfPresent(String.self, forKey: .tokenType)
+        refreshToken = try container.decodeIfPresent(String.self, forKey: .refreshToken)
+        idToken = try container.decodeIfPresent(String.self, forKey: .idToken)
+        switch try container.decodeIfPresent(ClaimValue.self, forKey: .expiresIn) {
+        case .number(let value)?: expiresIn = value
+        case .string(let text)?: expiresIn = Double(text)
+        default: expiresIn = nil
+        }
+    }
+
+    /// Unix seconds when the access token expires: from `expires_in` (RFC 6749 only recommends it),
+    /// else from the `exp` of a JWT access token — read, not verified, since it only schedules the
+    /// next refresh — else 0 (unknown: no refresh is scheduled). A value that is no sane number of
+    /// seconds (negative, NaN, 1e30) counts as absent.
+    public func accessTokenExpiresAt(now: Int64) -> Int64 {
+        if let expiresIn, let seconds = UnixSeconds.bounded(expiresIn), seconds <= UnixSeconds.latest - now {
+            return now + seconds
+        }
+        guard let parsed = try? DefaultJWTParser().parse(Array(accessToken.utf8), as: IDTokenClaims.self) else { return 0 }
+        return parsed.payload["exp"]?.unixSeconds ?? 0
+    }
+}
