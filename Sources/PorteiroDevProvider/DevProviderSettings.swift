@@ -35,10 +35,22 @@ public struct DevProviderSettings: Sendable {
         }
     }
 
+    /// What a token response carries for refreshing, as providers differ: Keycloak rotates, many
+    /// return no new refresh token on refresh (the old one stays good), some issue none at all.
+    public enum RefreshTokens: String, Sendable, CaseIterable {
+        /// A new refresh token with every response; a used one is refused.
+        case rotate
+        /// One refresh token at login, used again and again; refresh responses carry none.
+        case reuse
+        /// No refresh token: the session ends with its access token.
+        case none
+    }
+
     public var users: [User]
     public var clients: [Client]
     public var accessTokenLifetime: Duration
-    /// Refresh tokens rotate at each use; an unused one expires after this long.
+    public var refreshTokens = RefreshTokens.rotate
+    /// An unused refresh token expires after this long.
     public var refreshTokenLifetime: Duration = .seconds(8 * 3600)
 
     public init(users: [User], clients: [Client], accessTokenLifetime: Duration = .seconds(300)) {

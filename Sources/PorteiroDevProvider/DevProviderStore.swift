@@ -55,12 +55,13 @@ final class DevProviderStore: Sendable {
         state.withLockedValue { $0.refreshTokens[token] = grant }
     }
 
-    /// The token's grant, marking it used (rotation); nil when unknown, expired, used or ended by logout.
-    func useRefreshToken(_ token: String, now: Int) -> Grant? {
+    /// The token's grant, marking it used when tokens rotate; nil when unknown, expired, used or
+    /// ended by logout.
+    func useRefreshToken(_ token: String, now: Int, rotating: Bool) -> Grant? {
         state.withLockedValue { state in
             state.refreshTokens = state.refreshTokens.filter { $0.value.expiresAt > now }
             guard var refresh = state.refreshTokens[token], !refresh.used, state.sessions[refresh.grant.sid] != nil else { return nil }
-            refresh.used = true
+            refresh.used = rotating
             state.refreshTokens[token] = refresh
             return refresh.grant
         }

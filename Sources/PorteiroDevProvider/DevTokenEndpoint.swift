@@ -20,12 +20,13 @@ extension DevProviderEndpoints {
             }
             return await issueTokens(pending.grant, nonce: pending.nonce, now: now)
         case "refresh_token":
-            guard let refreshToken = form["refresh_token"], let grant = store.useRefreshToken(refreshToken, now: now),
+            guard let refreshToken = form["refresh_token"],
+                let grant = store.useRefreshToken(refreshToken, now: now, rotating: settings.refreshTokens == .rotate),
                 grant.clientID == clientID
             else {
                 return .oauthError("invalid_grant", "the refresh token is unknown, expired, already used or its session ended")
             }
-            return await issueTokens(grant, nonce: nil, now: now)
+            return await issueTokens(grant, nonce: nil, now: now, newRefreshToken: settings.refreshTokens == .rotate)
         default:
             return .oauthError("unsupported_grant_type", "authorization_code and refresh_token only")
         }
@@ -47,7 +48,8 @@ extension DevProviderEndpoints {
         return .json(String(decoding: data, as: UTF8.self))
     }
 
-    private func issueTokens(_ grant: DevProviderStore.Grant, nonce: String?, now: Int) async -> DevResponse {
+    /// `newRefreshToken`: false on a refresh when tokens are not rotated (the response has none).
+    private func issueTokens(_ grant: DevProviderStore.Grant, nonce: String?, now: Int, newRefreshToken: Bool = true) async -> DevResponse {
         guard let user = settings.users.first(where: { $0.username == grant.username }) else {
             return .oauthError("invalid_grant", "the user no longer exists")
         }
@@ -61,13 +63,16 @@ extension DevProviderEndpoints {
         id.typ = "ID"
         id.nonce = nonce
         id.authTime = grant.authTime
-        let refreshToken = randomToken(bytes: 32)
-        store.addRefreshToken(refreshToken, .init(grant: grant, expiresAt: now + Int(settings.refreshTokenLifetime.components.seconds)))
         do {
-            let document: [String: Any] = [
+            var document: [String: Any] = [
                 "access_token": try await signer.sign(access), "id_token": try await signer.sign(id), "token_type": "Bearer",
-                "expires_in": lifetime, "refresh_token": refreshToken, "scope": grant.scope,
+                "expires_in": lifetime, "scope": grant.scope,
             ]
+            if newRefreshToken, settings.refreshTokens != .none {
+                let refreshToken = randomToken(bytes: 32)
+                store.addRefreshToken(refreshToken, .init(grant: grant, expiresAt: now + Int(settings.refreshTokenLifetime.components.seconds)))
+                document["refresh_token"] = refreshToken
+            }
             let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
             return .json(String(decoding: data, as: UTF8.self))
         } catch {

@@ -107,7 +107,9 @@ private func splitAuthority(_ authority: String) -> (host: String, port: Int?)? 
     }
     guard !host.isEmpty else { return nil }
     guard let portText else { return (String(host), nil) }
-    guard portText.utf8.count <= 5, portText.allSatisfy(\.isASCII), let port = Int(portText), (1...65_535).contains(port) else {
+    guard (1...5).contains(portText.utf8.count), portText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+        let port = Int(portText), (1...65_535).contains(port)
+    else {
         return nil
     }
     return (String(host), port)

@@ -1,6 +1,7 @@
 public import Logging
 public import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 
 /// Installs the gateway on an accepted connection: the HTTP/1 codec and `GatewayHandler` on a
 /// plain or TLS connection, or `GatewayHandler` alone on an HTTP/2 stream (whose codec the server
@@ -37,6 +38,14 @@ public enum GatewayPipeline {
             withDecoderLimitConfiguration: limits
         )
         try addGatewayHandler(channel, shared: shared, isTLS: isTLS)
+    }
+
+    /// One HTTP/2 stream (behind TLS): `:authority` checked against `host`, converted to HTTP/1
+    /// parts, then the same `GatewayHandler` as any connection.
+    public static func configureHTTP2Stream(_ stream: any Channel, shared: Shared) throws {
+        try stream.pipeline.syncOperations.addHandler(HTTP2AuthorityCheck())
+        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+        try addGatewayHandler(stream, shared: shared, isTLS: true)
     }
 
     /// One HTTP/2 stream, already converted to HTTP/1 parts, or the end of `configure`.

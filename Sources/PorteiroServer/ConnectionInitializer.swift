@@ -23,11 +23,7 @@ enum ConnectionInitializer {
         return channel.configureHTTP2SecureUpgrade(
             h2ChannelConfigurator: { connection in
                 connection.configureHTTP2Pipeline(mode: .server) { stream in
-                    stream.eventLoop.makeCompletedFuture {
-                        try stream.pipeline.syncOperations.addHandler(HTTP2AuthorityCheck())
-                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                        try GatewayPipeline.addGatewayHandler(stream, shared: shared, isTLS: true)
-                    }
+                    stream.eventLoop.makeCompletedFuture { try GatewayPipeline.configureHTTP2Stream(stream, shared: shared) }
                 }.flatMapThrowing { multiplexer in
                     let keeper = HTTP2ConnectionKeeper(idleTimeout: TimeAmount(shared.settings.current.idleTimeout))
                     try connection.pipeline.syncOperations.addHandler(keeper, position: .before(multiplexer))

@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
 import NIOPosix
 import PorteiroConfig
@@ -26,13 +26,17 @@ struct DevProviderCommand: AsyncParsableCommand {
     @Option(help: "The issuer URL when a proxy sits in front of the provider (default http://127.0.0.1:<port>).")
     var publicURL: String?
 
+    @Option(help: "Refresh tokens: rotate (a new one each time, as Keycloak), reuse (none on refresh; the first stays good), or none.")
+    var refreshTokens = DevProviderSettings.RefreshTokens.rotate
+
     func validate() throws {
         _ = try tokenLifetimeOption(tokenLifetime)
     }
 
     func run() async throws {
-        let settings = DevProviderSettings.demo(
+        var settings = DevProviderSettings.demo(
             clientID: clientID, gateway: gateway, accessTokenLifetime: try tokenLifetimeOption(tokenLifetime))
+        settings.refreshTokens = refreshTokens
         let provider = try await DevProvider.start(
             settings: settings, group: MultiThreadedEventLoopGroup.singleton, port: port, publicURL: publicURL)
         FileHandle.standardOutput.write(Data("development provider — not for production: \(provider.issuer)\n".utf8))
@@ -47,3 +51,5 @@ func tokenLifetimeOption(_ text: String) throws -> Duration {
     }
     return lifetime
 }
+
+extension DevProviderSettings.RefreshTokens: ExpressibleByArgument {}

@@ -334,3 +334,72 @@ let minimalRoutes = """
         #expect(stale.map(\.path) == ["revocation.max_staleness"])
     }
 }
+
+/// Configuration that would admit more than the admin wrote: refused or warned about.
+@Suite struct FailClosedConfigTests {
+    let login = """
+        server: { public_url: "https://p.example.org" }
+        provider: { issuer: "https://iam.example.org/r", client_id: c }
+        session: { secrets: ["\(secret)"] }
+        """
+
+    @Test(arguments: ["allow: {}", "allow: { groups: [] }", "allow: { groups: [], emails: [] }"])
+    func anAllowThatNamesNoOneIsRefused(allow: String) {
+        let found = problems(login + "\nroutes:\n  - { path: /admin/, upstream: \"http://x\", \(allow) }")
+        #expect(found.map(\.path) == ["routes[0].allow"])
+    }
+
+    @Test func passClientAuthorizationDoesNotApplyToBearerRoutes() {
+        let found = problems(login + """
+
+            routes:
+              - { path: /api/, upstream: "http://x", auth: bearer, audiences: [api], pass_client_authorization: true }
+              - { path: /, upstream: "http://x", auth: none, pass_client_authorization: true, case_insensitive: true }
+            """)
+        #expect(found.map(\.path) == ["routes[0].pass_client_authorization"])
+    }
+
+    @Test func allowedRedirectHostsMayNameAPort() {
+        #expect(problems("server: { allowed_redirect_hosts: [apps.example.org:8443, .intra.example.org] }\n" + minimalRoutes).isEmpty)
+        let found = problems("server: { allowed_redirect_hosts: [\"apps.example.org:x\", \"a:1:2\", \"b:70000\"] }\n" + minimalRoutes)
+        #expect(found.count == 3)
+    }
+
+    @Test func theHostPrefixIsOnByDefaultUnderHTTPSWithoutADomain() throws {
+        var session = SessionConfig(secrets: [secret])
+        #expect(session.usesHostPrefix(publicURL: "https://p.example.org"))
+        #expect(!session.usesHostPrefix(publicURL: "http://127.0.0.1:4180"))
+        session.cookieDomain = "example.org"
+        #expect(!session.usesHostPrefix(publicURL: "https://p.example.org"))
+        session.cookieDomain = nil
+        session.cookieHostPrefix = false
+        #expect(!session.usesHostPrefix(publicURL: "https://p.example.org"), "an explicit false wins")
+    }
+
+    /// `config/porteiro.yaml` once had this shape: a host-bound protected route and a catch-all to
+    /// the same upstream, so any other `Host` reached the protected app through the catch-all.
+    @Test func aProtectedUpstreamReachableThroughAWeakerRouteIsNamed() throws {
+        func warnings(_ routes: [RouteConfig]) -> [String] {
+            RouteShadowing.warnings(in: GatewayConfig(routes: routes)).map(\.description)
+        }
+        var admin = RouteConfig(host: "portal.example.org", path: "/admin/", upstream: "http://app:8080")
+        admin.allow = RouteConfig.Allow()
+        admin.allow?.groups = ["admins"]
+        let catchAll = RouteConfig(path: "/", upstream: "http://app:8080", auth: .optional)
+        let found = warnings([admin, catchAll])
+        #expect(found.count == 1 && found[0].contains("routes[0]") && found[0].contains("routes[1]"))
+        var ownUpstream = admin
+        ownUpstream.upstream = "http://admin:8080"
+        #expect(warnings([ownUpstream, catchAll]).isEmpty)
+        var sameHostGroup = admin
+        sameHostGroup.host = nil
+        #expect(warnings([sameHostGroup, catchAll]).isEmpty, "the table keeps /admin/ on its route")
+        var stripped = RouteConfig(path: "/files/", upstream: "http://app:8080", auth: .none)
+        stripped.stripPrefix = true
+        #expect(warnings([sameHostGroup, stripped]).count == 1, "/files/admin/x reaches /admin/x upstream")
+        let carvedOut = RouteConfig(path: "/admin/public/", upstream: "http://app:8080", auth: .none)
+        #expect(warnings([sameHostGroup, carvedOut]).isEmpty, "a public path inside the protected one is deliberate")
+        let reference = try loader(env: ["PORTEIRO_COOKIE_SECRET": secret]).load(yaml: try referenceConfigText())
+        #expect(RouteShadowing.warnings(in: reference).isEmpty, "config/porteiro.yaml is an example to copy")
+    }
+}

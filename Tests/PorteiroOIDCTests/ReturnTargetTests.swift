@@ -34,3 +34,26 @@ import Testing
         #expect(targets.validate("/" + String(repeating: "a", count: 3_000)) == "/")
     }
 }
+
+/// Our own host is trusted only at our own origin: another port or scheme there may be another,
+/// less careful service (`rd=http://<public host>:9999/…` was once followed).
+@Suite struct ReturnTargetOriginTests {
+    let targets = ReturnTarget(publicURL: "https://portal.example.org", allowedHosts: ["apps.example.org", "wiki.example.org:8443"])
+
+    @Test(arguments: [
+        "http://portal.example.org/x", "https://portal.example.org:9999/x", "http://portal.example.org:443/x",
+        "https://portal.example.org:0/", "https://portal.example.org:65536/", "https://portal.example.org:+443/",
+        "https://apps.example.org:8443/", "https://wiki.example.org/", "https://wiki.example.org:8444/", "https://[::1]:443/",
+    ])
+    func refusesOtherPortsAndSchemes(target: String) {
+        #expect(targets.validate(target) == "/")
+    }
+
+    @Test(arguments: [
+        "https://portal.example.org/x", "https://portal.example.org:443/x", "https://apps.example.org:443/a",
+        "http://apps.example.org/a", "https://wiki.example.org:8443/page",
+    ])
+    func acceptsTheSameOriginAndListedPorts(target: String) {
+        #expect(targets.validate(target) == target)
+    }
+}

@@ -47,12 +47,14 @@ struct GatewayHarness {
     let connector: EmbeddedConnector
     let readCounter = ReadCounter()
 
+    /// The client connects from 192.0.2.1; `configure` may list it in `server.trusted_proxies`.
     init(
         routes: [RouteConfig] = [RouteConfig(path: "/", upstream: "http://app:8080", auth: .none)], idleTimeout: Duration = .seconds(60),
-        authenticator: (any GatewayAuthenticator)? = nil
+        authenticator: (any GatewayAuthenticator)? = nil, configure: (inout GatewayConfig) -> Void = { _ in }
     ) throws {
         var config = GatewayConfig(routes: routes)
         config.server.idleTimeout = idleTimeout
+        configure(&config)
         connector = EmbeddedConnector(loop: loop)
         let pools = UpstreamPools(group: loop, config: config.upstream, connector: connector)
         client = EmbeddedChannel(loop: loop)

@@ -5,12 +5,14 @@ import PorteiroOIDC
 import PorteiroRouting
 import PorteiroSessions
 
-/// The five inputs an attacker controls most directly, each a function of raw bytes that must
-/// never crash, hang or break its invariant (a broken invariant is a `fatalError`, which the
-/// fuzzer reports like a crash).
+/// The inputs an attacker controls most directly — five parsers alone, and the whole request path
+/// over HTTP/1.1 and HTTP/2 (`RequestPathTarget`) — each a function of raw bytes that must never
+/// crash, hang or break its invariant (a broken invariant is a `fatalError`, which the fuzzer
+/// reports like a crash).
 enum FuzzTargets {
     static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "cookie": cookie, "config": config, "redirect": redirect, "path": path, "jwt": jwt,
+        "request": RequestPathTarget.http1, "request-h2": RequestPathTarget.http2,
     ]
 
     // MARK: cookie — the Cookie header → session, and the session codec behind the seal

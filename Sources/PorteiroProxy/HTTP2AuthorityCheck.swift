@@ -1,7 +1,6 @@
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
-import PorteiroProxy
 
 /// On an HTTP/2 stream, before the HTTP/2-to-HTTP/1 codec: a request whose `host` header names
 /// another host than its `:authority` is malformed (RFC 9113 §8.3.1). The codec would keep `host`
