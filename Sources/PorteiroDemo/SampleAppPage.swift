@@ -11,9 +11,12 @@ struct SampleAppPage {
         let user = head.headers.first(name: "x-forwarded-user")
         let identity = ["X-Forwarded-User", "X-Forwarded-Email", "X-Forwarded-Groups", "X-Forwarded-Preferred-Username"]
             .map { name in (name, head.headers.first(name: name) ?? "—") }
-        let token = head.headers.first(name: "authorization").flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+        // Only beside an identity Porteiro sent is the bearer token Porteiro's: anything else in
+        // `Authorization` came from the client and is not presented as a verified login.
+        let token = user == nil ? nil
+            : head.headers.first(name: "authorization").flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
         let claims = token.map { Self.unverifiedClaims($0) ?? "(an opaque access token: this provider does not issue JWTs)" }
-            ?? "(no bearer token: this route is public)"
+            ?? "(no bearer token from Porteiro: nobody is signed in here)"
         return """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sample legacy app</title>
             <style>body{font:15px system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}

@@ -68,9 +68,8 @@ extension GatewayHandler {
         _ head: HTTPRequestHead, route: Route, request: AuthRequest, clearCookies: [String], log: AccessLogEntry,
         context: ChannelHandlerContext
     ) {
-        guard let authenticator = settings.authenticator else { return }
         var response: LocalResponse
-        if route.auth != .bearer, request.isNavigation(method: head.method) {
+        if let authenticator = settings.authenticator, route.auth != .bearer, request.isNavigation(method: head.method) {
             response = authenticator.startLogin(request, returnTo: request.target.path + request.target.query)
         } else {
             response = settings.pages.error(

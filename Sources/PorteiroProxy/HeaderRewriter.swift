@@ -39,7 +39,9 @@ public struct HeaderRewriter: Sendable {
     /// `identityHeaders` plus every name routes configured under `identity_headers`.
     public let strippedHeaders: HeaderNameSet
     let forwarding = HeaderNameSet(Self.forwardingHeaders)
-    let hopByHop = HeaderNameSet(["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"])
+    /// RFC 9110 §7.6.1, plus `Proxy-*` (`isProxyHeader`) and whatever `Connection` names.
+    static let hopByHopNames = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"]
+    let hopByHop = HeaderNameSet(Self.hopByHopNames)
     /// `server.trusted_proxies`, to find the client's address in `X-Forwarded-For`.
     let trustedProxies: [IPRange]
     /// `server.underscores_in_headers: false` (the default, as nginx): a client header whose name
@@ -187,9 +189,7 @@ public struct HeaderRewriter: Sendable {
         for value in headers[canonicalForm: "connection"] where !isFramingHeader(String(value)) {
             headers.remove(name: String(value))
         }
-        for name in ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"] {
-            headers.remove(name: name)
-        }
+        for name in hopByHopNames { headers.remove(name: name) }
         if headers.contains(where: { isProxyHeader($0.name) }) {
             let names = headers.map(\.name).filter(isProxyHeader)
             names.forEach { headers.remove(name: $0) }

@@ -215,3 +215,55 @@ import Testing
         }
     }
 }
+
+/// Sign-out acts only for this site's own pages: a link or form on another site must not sign
+/// anyone out (it gets a page whose button posts from this origin instead).
+@Suite struct SignOutOriginTests {
+    static let origin = "https://portal.example.org"
+
+    func request(_ method: HTTPMethod, _ headers: HTTPHeaders) -> AuthRequest {
+        AuthRequest(method: method, headers: headers, target: try! RequestTarget.parse("/oauth2/sign_out").get(), requestID: "r", now: 0)
+    }
+
+    @Test func sameOriginOrUserInitiatedRequestsMaySignOut() {
+        #expect(request(.GET, ["Sec-Fetch-Site": "same-origin"]).isSameOrigin(Self.origin))
+        #expect(request(.GET, ["Sec-Fetch-Site": "none"]).isSameOrigin(Self.origin), "typed or bookmarked")
+        #expect(request(.POST, ["Origin": "https://portal.example.org"]).isSameOrigin(Self.origin))
+        #expect(request(.POST, ["Sec-Fetch-Site": "same-origin", "Origin": "https://portal.example.org"]).isSameOrigin(Self.origin))
+    }
+
+    @Test func crossSiteOrUnprovenRequestsMayNot() {
+        #expect(!request(.GET, ["Sec-Fetch-Site": "cross-site"]).isSameOrigin(Self.origin))
+        #expect(!request(.GET, ["Sec-Fetch-Site": "same-site"]).isSameOrigin(Self.origin), "a sibling subdomain is another site's page")
+        #expect(!request(.GET, [:]).isSameOrigin(Self.origin), "a GET proves nothing without Sec-Fetch-Site")
+        #expect(!request(.POST, ["Origin": "https://evil.example"]).isSameOrigin(Self.origin))
+        #expect(!request(.POST, ["Sec-Fetch-Site": "cross-site", "Origin": "https://portal.example.org"]).isSameOrigin(Self.origin))
+        #expect(!request(.POST, [:]).isSameOrigin(Self.origin))
+    }
+
+    @Test func anUnprovenSignOutGetsAButtonNotARedirect() async {
+        let secret = CookieAuthenticatorTests.secret()
+        let authenticator = CookieAuthenticatorTests.authenticator(secrets: [secret])
+        let cookie = CookieAuthenticatorTests.cookieHeader(CookieAuthenticatorTests.session(), secret: secret)
+        var headers: HTTPHeaders = ["Cookie": cookie, "Sec-Fetch-Site": "cross-site"]
+        var crossSite = request(.GET, headers)
+        crossSite.target = try! RequestTarget.parse("/oauth2/sign_out?rd=/bye").get()
+        let page = await authenticator.handle(.signOut, crossSite)
+        #expect(page.status == .ok && !page.headers.contains(name: "set-cookie"))
+        #expect(page.body.contains(#"<form method="post" action="/oauth2/sign_out?rd=%2Fbye">"#))
+        headers.replaceOrAdd(name: "Sec-Fetch-Site", value: "same-origin")
+        let signedOut = await authenticator.handle(.signOut, request(.GET, headers))
+        #expect(signedOut.status == .found && signedOut.headers["set-cookie"].contains { $0.contains("Max-Age=0") })
+    }
+}
+
+@Suite struct CookieConflictTests {
+    @Test func aNameSentTwiceWithDifferentValuesIsAConflict() {
+        #expect(CookieHeader(["a=1; a=1"]).conflictingNames.isEmpty)
+        #expect(CookieHeader(["a=1; a=2"]).conflictingNames == ["a"])
+        #expect(CookieHeader(["a=1", "a=2"]).conflictingNames == ["a"], "also across Cookie headers")
+        #expect(CookieChunks.isConflicting(CookieHeader(["_p=x; _p_0=y"]), name: "_p"), "whole and chunked at once")
+        #expect(CookieChunks.isConflicting(CookieHeader(["_p_1=x; _p_0=y; _p_1=z"]), name: "_p"))
+        #expect(!CookieChunks.isConflicting(CookieHeader(["_p_0=x; _p_1=y; other=1; other=2"]), name: "_p"))
+    }
+}

@@ -102,6 +102,44 @@ import Testing
         #expect(await refresh(second)["id_token"] != nil)
     }
 
+    /// Providers differ in what a refresh returns; the development provider can play each, so
+    /// Porteiro is tested against all three (and its refreshed ID token passes Porteiro's check).
+    @Test(arguments: DevProviderSettings.RefreshTokens.allCases)
+    func refreshTokensRotateAreReusedOrAreNeverIssued(mode: DevProviderSettings.RefreshTokens) async throws {
+        var settings = DevProviderSettings(users: DevProviderSettings.demoUsers, clients: endpoints.settings.clients)
+        settings.refreshTokens = mode
+        let provider = DevProviderEndpoints(issuer: "http://127.0.0.1:9", settings: settings, signer: endpoints.signer)
+        let login = await provider.handle(DevRequest(
+            method: "POST", uri: "/authorize", body: FormEncoding.encode(authorizeParameters().sorted { $0.key < $1.key }),
+            cookieHeaders: [], authorization: nil))
+        let code = try #require(location(login)["code"])
+        func token(_ form: [String: String]) async -> [String: Any] {
+            let answer = await provider.handle(DevRequest(
+                method: "POST", uri: "/token", body: FormEncoding.encode(form.sorted { $0.key < $1.key }), cookieHeaders: [], authorization: nil))
+            return (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]) ?? [:]
+        }
+        let tokens = await token([
+            "grant_type": "authorization_code", "code": code, "redirect_uri": Self.redirect, "client_id": "app", "code_verifier": pkce.verifier,
+        ])
+        guard mode != .none else {
+            #expect(tokens["access_token"] != nil && tokens["refresh_token"] == nil)
+            return
+        }
+        let first = try #require(tokens["refresh_token"] as? String)
+        let refreshed = await token(["grant_type": "refresh_token", "refresh_token": first, "client_id": "app"])
+        #expect((refreshed["refresh_token"] as? String).map { $0 != first } ?? (mode == .reuse), "\(mode)")
+        let again = await token(["grant_type": "refresh_token", "refresh_token": first, "client_id": "app"])
+        #expect((again["access_token"] != nil) == (mode == .reuse), "a reused token stays good; a rotated one is spent")
+        let idToken = try #require(refreshed["id_token"] as? String)
+        let verifier = IDTokenVerifier(issuer: "http://127.0.0.1:9", clientID: "app")
+        let keys = try await ProviderKeys.parse(jwksJSON: endpoints.signer.jwks)
+        let now = Date().timeIntervalSince1970
+        _ = try await verifier.verify(idToken, keys: keys, purpose: .refreshedIDToken(subject: "dev-maria"), now: now)
+        await #expect(throws: IDTokenVerifier.Failure(reason: .wrongSubject)) {
+            try await verifier.verify(idToken, keys: keys, purpose: .refreshedIDToken(subject: "dev-joao"), now: now)
+        }
+    }
+
     @Test func unknownClientsAndRedirectURIsGetAPageNotARedirect() async {
         for changes in [["client_id": "other"], ["redirect_uri": "https://evil.example/cb"]] {
             let answer = await get("/authorize?" + FormEncoding.encode(authorizeParameters(changes).sorted { $0.key < $1.key }))

@@ -1,5 +1,6 @@
 """Real processes for the end-to-end tests: two independent OpenID providers, an upstream app
 that echoes what it receives, and the Porteiro binary in front of it."""
+import base64
 import html
 import http.server
 import json
@@ -8,9 +9,11 @@ import re
 import socket
 import subprocess
 import sys
+import socketserver
 import threading
 import time
 import warnings
+import wsgiref.simple_server
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PORTEIRO_BIN = os.environ.get("PORTEIRO_BIN", str(ROOT / ".build" / "debug" / "porteiro"))
 COOKIE_SECRET = "LL6RmrB6UvlvV2TTpm1B3CMt0E3OJH6y7OqdVldQnug="
 TOKEN_SECONDS = 5
+# What a browser sends with a request it makes from one of this site's own pages (a click on the
+# sign-out link): /oauth2/sign_out acts only on same-origin requests.
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 
 
 def free_port():
@@ -58,7 +64,7 @@ class Echo(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_POST = do_GET
+    do_POST = do_PUT = do_DELETE = do_GET
 
     def log_message(self, *args):
         pass
@@ -70,6 +76,111 @@ def upstream():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
+
+
+def wsgi_echo(environ, start_response):
+    """A WSGI app (as Django or Flask would see the request): its environ's HTTP_* keys, as JSON.
+    WSGI folds `-` and `_` alike, so X-Forwarded-User and X_Forwarded_User are one key here."""
+    body = json.dumps({key: value for key, value in environ.items() if key.startswith("HTTP_")}).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class _QuietWSGIHandler(wsgiref.simple_server.WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class _ThreadingWSGIServer(socketserver.ThreadingMixIn, wsgiref.simple_server.WSGIServer):
+    daemon_threads = True
+
+
+@pytest.fixture(scope="session")
+def wsgi_upstream():
+    """Python's own wsgiref server running `wsgi_echo`."""
+    server = wsgiref.simple_server.make_server("127.0.0.1", 0, wsgi_echo, server_class=_ThreadingWSGIServer,
+                                               handler_class=_QuietWSGIHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+class ScriptedUpstream:
+    """An app on a raw socket: `respond(head, connection)` writes whatever bytes a test wants
+    (including answers no HTTP library would send); every request head received is kept."""
+
+    def __init__(self, respond):
+        self.respond = respond
+        self.heads = []
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(connection,), daemon=True).start()
+
+    def _handle(self, connection):
+        with connection:
+            connection.settimeout(10)
+            data = b""
+            try:
+                while b"\r\n\r\n" not in data:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+                self.heads.append(head)
+                self.respond(head, connection)
+            except OSError:
+                pass
+
+    def close(self):
+        self.listener.close()
+
+
+class RawResponse:
+    def __init__(self, data):
+        head, _, self.body = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        self.status_line = lines[0]
+        self.status = int(lines[0].split(" ")[1]) if len(lines[0].split(" ")) > 1 else 0
+        self.headers = [tuple(part.strip() for part in line.split(":", 1)) for line in lines[1:] if ":" in line]
+
+    def header(self, name):
+        return next((value for key, value in self.headers if key.lower() == name.lower()), None)
+
+    def all(self, name):
+        return [value for key, value in self.headers if key.lower() == name.lower()]
+
+
+def raw_request(port, request, timeout=10):
+    """Sends `request` (bytes, or text with `\n` line ends) exactly as written — no client library
+    re-encodes the target or the headers — and reads until the server closes the connection (ask
+    for that with `Connection: close`) or goes quiet for `timeout` seconds."""
+    if isinstance(request, str):
+        request = request.replace("\n", "\r\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as client:
+        client.sendall(request)
+        data = b""
+        try:
+            while chunk := client.recv(65536):
+                data += chunk
+        except (socket.timeout, ConnectionResetError):
+            pass
+    if not data:
+        raise AssertionError("the connection closed without an answer")
+    return RawResponse(data)
+
+
+def cookie_header(session, names=None):
+    """The session's cookies as one `Cookie` header value (for raw requests)."""
+    return "; ".join(f"{c.name}={c.value}" for c in session.cookies if names is None or c.name in names)
 
 
 class Provider:
@@ -101,9 +212,11 @@ class Provider:
 
 def start_mock_provider(port=None):
     port = port or free_port()
+    # maria confirmed her address at the IdP, joao never did: email rules must admit only maria.
     users = [
-        {"sub": "maria", "preferred_username": "maria", "email": "maria@example.org", "groups": ["servidores"]},
-        {"sub": "joao", "preferred_username": "joao", "email": "joao@example.org", "groups": []},
+        {"sub": "maria", "preferred_username": "maria", "email": "maria@example.org", "email_verified": True,
+         "groups": ["servidores"]},
+        {"sub": "joao", "preferred_username": "joao", "email": "joao@example.org", "email_verified": False, "groups": []},
     ]
     args = [sys.executable, "-m", "oidc_provider_mock", "--port", str(port), "--token-max-age", str(TOKEN_SECONDS)]
     for user in users:
@@ -132,14 +245,19 @@ def start_django_provider(tmp, porteiro_port, confidential=False, scheme="http")
     return Provider("django", issuer, "porteiro-public", None, process)
 
 
-def start_dev_provider(gateway_port, port=None, public_url=None):
+def start_dev_provider(gateway_port, port=None, public_url=None, refresh_tokens="rotate"):
     """`porteiro dev-provider` (users maria/maria, joao/joao) for the gateway on `gateway_port`; its
-    issuer is `public_url` when a proxy sits in front of it. A restart makes a new signing key."""
+    issuer is `public_url` when a proxy sits in front of it. A restart makes a new signing key.
+    Its access tokens are RS256 JWTs (`typ: Bearer`, `aud` = its client id). `refresh_tokens`:
+    rotate (the default: a new one with every refresh), reuse (refresh answers carry none; the
+    first stays good) or none (no refresh tokens at all)."""
     port = port or free_port()
     args = [PORTEIRO_BIN, "dev-provider", "--port", str(port), "--client-id", "porteiro-dev",
             "--gateway", f"http://127.0.0.1:{gateway_port}", "--token-lifetime", f"{TOKEN_SECONDS}s"]
     if public_url:
         args += ["--public-url", public_url]
+    if refresh_tokens != "rotate":  # only when asked: older binaries know no such option
+        args += ["--refresh-tokens", refresh_tokens]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until_up(f"http://127.0.0.1:{port}/.well-known/openid-configuration", process)
     return Provider("dev", public_url or f"http://127.0.0.1:{port}", "porteiro-dev", None, process)
@@ -153,9 +271,52 @@ class Porteiro:
         return self.log.read_text()
 
 
+def jwt_claims(token):
+    """The payload of a compact JWS, read without verifying (what the app would decode)."""
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+DEFAULT_ROUTES = """\
+  - path: /public/
+    upstream: "{upstream}"
+    auth: none
+  - path: /admin/
+    upstream: "{upstream}"
+    methods: [GET]
+    allow: {{ groups: [servidores] }}
+  - path: /by-email/
+    upstream: "{upstream}"
+    allow: {{ emails: [maria@example.org, joao@example.org] }}
+  - path: /by-domain/
+    upstream: "{upstream}"
+    allow: {{ email_domains: [example.org] }}
+  - path: /opt/
+    upstream: "{upstream}"
+    auth: optional
+  - path: /api/
+    upstream: "{upstream}"
+    auth: bearer
+    audiences: ["{client_id}"]
+    cors_origins: ["https://spa.example.org"]
+  - path: /api-or-session/
+    upstream: "{upstream}"
+    auth: bearer
+    audiences: [some-api]
+    allow_session: true
+  - path: /
+    upstream: "{upstream}"
+    skip_auth: [{{ path: /app/health }}]
+"""
+
+
 def write_config(tmp, provider, upstream, port, public_url=None, trusted_proxies=(), server_extra="", provider_extra="",
-                 sections="", session_store="cookie"):
+                 sections="", session_store="cookie", refresh_before="3s", session_extra="", routes=None):
+    """A Porteiro config for `provider` in front of `upstream`. `refresh_before=None` leaves
+    `session.refresh_before` at its shipped default (60s); `routes` replaces the route list (YAML
+    items, indented by two spaces; `{upstream}` and `{client_id}` are filled in)."""
     secret_line = f'  client_secret: "{provider.client_secret}"\n' if provider.client_secret else ""
+    refresh_line = f"  refresh_before: {refresh_before}\n" if refresh_before else ""
     public_url = public_url or f"http://127.0.0.1:{port}"
     config = tmp / f"porteiro-{port}.yaml"
     config.write_text(f"""
@@ -173,33 +334,9 @@ provider:
   clock_skew: 1s
 {provider_extra}session:
   secrets: ["${{PORTEIRO_COOKIE_SECRET}}"]
-  refresh_before: 3s
-  store: {session_store}
-{sections}routes:
-  - path: /public/
-    upstream: "{upstream}"
-    auth: none
-  - path: /admin/
-    upstream: "{upstream}"
-    methods: [GET]
-    allow: {{ groups: [servidores] }}
-  - path: /opt/
-    upstream: "{upstream}"
-    auth: optional
-  - path: /api/
-    upstream: "{upstream}"
-    auth: bearer
-    audiences: ["{provider.client_id}"]
-    cors_origins: ["https://spa.example.org"]
-  - path: /api-or-session/
-    upstream: "{upstream}"
-    auth: bearer
-    audiences: [some-api]
-    allow_session: true
-  - path: /
-    upstream: "{upstream}"
-    skip_auth: [{{ path: /app/health }}]
-""")
+{refresh_line}  store: {session_store}
+{session_extra}{sections}routes:
+{(routes or DEFAULT_ROUTES).format(upstream=upstream, client_id=provider.client_id)}""")
     return config
 
 

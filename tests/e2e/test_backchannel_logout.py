@@ -31,9 +31,10 @@ def public_jwk(key, kid=KID):
             "e": b64url(as_bytes(numbers.e))}
 
 
-def signed(claims, key, kid=KID):
-    """A compact RS256 JWS, made by hand: the test must also make tokens no library would."""
-    header = {"alg": "RS256", "typ": "logout+jwt", "kid": kid}
+def signed(claims, key, kid=KID, typ="logout+jwt"):
+    """A compact RS256 JWS, made by hand: the test must also make tokens no library would.
+    `typ`: the JOSE header's, or None for none."""
+    header = {"alg": "RS256", "kid": kid} | ({"typ": typ} if typ else {})
     signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
     signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
     return signing_input + "." + b64url(signature)

@@ -230,7 +230,7 @@ def test_sign_out_ends_the_session_here_and_at_the_provider(demo, open_browser):
 
 
 def session_cookie_checks(driver, demo):
-    cookies = [c for c in driver.get_cookies() if c["name"].startswith("_porteiro")]
+    cookies = [c for c in driver.get_cookies() if c["name"].removeprefix("__Host-").startswith("_porteiro")]
     assert cookies, driver.get_cookies()
     for cookie in cookies:
         assert cookie["httpOnly"] is True and cookie["sameSite"] == "Lax", cookie
@@ -259,6 +259,12 @@ def test_session_cookies_are_secure_under_tls(kind, open_browser, tmp_path):
         driver = open_browser()
         log_in(driver, demo, "maria", "/app/tls")
         shot(driver, demo, "tls-signed-in")
-        assert all(c["secure"] for c in session_cookie_checks(driver, demo))
+        cookies = session_cookie_checks(driver, demo)
+        assert all(c["secure"] for c in cookies)
+        # https and no cookie_domain: the __Host- prefix by default, so neither a sibling subdomain
+        # nor a plain-http page can plant a session cookie (cookie tossing).
+        session = [c for c in cookies if not c["name"].startswith("__Host-_porteiro_state")]
+        assert session and all(c["name"].startswith("__Host-_porteiro") for c in session), session
+        assert all(c["path"] == "/" and c.get("domain", "127.0.0.1") == "127.0.0.1" for c in session), session
     finally:
         stop(demo, provider)

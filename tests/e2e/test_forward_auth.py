@@ -93,7 +93,9 @@ def test_traefik_recipe_request_is_understood(nginx_stack):
     """What Traefik's forwardAuth middleware sends, built from deploy/traefik/dynamic.yml."""
     provider, porteiro, site = nginx_stack
     middleware = yaml.safe_load((ROOT / "deploy" / "traefik" / "dynamic.yml").read_text())["http"]["middlewares"]["porteiro"]["forwardAuth"]
-    assert middleware["address"].endswith("/oauth2/auth") and middleware["trustForwardHeader"]
+    assert middleware["address"].endswith("/oauth2/auth")
+    # Traefik must describe the request itself, never relay a client's X-Forwarded-Uri.
+    assert not middleware.get("trustForwardHeader", False)
     session = requests.Session()
     provider.log_in(session, session.get(site + "/app/t", headers=HTML, timeout=10), "joao")
     forwarded = {"X-Forwarded-Method": "GET", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "portal.example.org"}

@@ -4,7 +4,7 @@ import time
 from urllib.parse import parse_qs, urlparse
 
 import requests
-from conftest import COOKIE_SECRET
+from conftest import COOKIE_SECRET, SAME_ORIGIN
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
@@ -83,7 +83,9 @@ def test_refresh_keeps_the_session_alive_without_the_provider_page(stack):
 def test_sign_out_ends_the_session_here_and_at_the_provider(stack):
     provider, porteiro = stack
     session, _ = log_in(provider, porteiro)
-    out = session.get(porteiro.url + "/oauth2/sign_out?rd=/public/bye", allow_redirects=False, timeout=10)
+    # A click on the sign-out link of one of the site's pages: the browser says same-origin.
+    out = session.get(porteiro.url + "/oauth2/sign_out?rd=/public/bye", headers=SAME_ORIGIN, allow_redirects=False,
+                      timeout=10)
     assert out.status_code == 302
     location = urlparse(out.headers["Location"])
     query = parse_qs(location.query)

@@ -17,12 +17,18 @@ def test_group_policy_admits_members_and_shows_others_a_403(stack):
     assert maria.post(porteiro.url + "/admin/x", timeout=10).status_code == 405
 
 
-def test_forward_auth_ignores_forwarded_uris_from_untrusted_peers(stack):
+def test_forward_auth_refuses_forwarded_uris_from_untrusted_peers(stack):
+    """An original URI from a peer outside server.trusted_proxies is refused (403), not ignored:
+    ignoring it (the old 202) skipped every route's policy when the front proxy was missing from
+    that list. Without an original URI it is still a plain "signed in?" check."""
     provider, porteiro = stack
     joao, _ = log_in(provider, porteiro, "joao", path="/app/j")
-    trusted_only = {"X-Forwarded-Uri": "/admin/x", "X-Original-URL": "/admin/x"}
-    assert joao.get(porteiro.url + "/oauth2/auth", headers=trusted_only, timeout=10).status_code == 202, \
-        "this Porteiro trusts no proxy, so the original URI is not believed"
+    for trusted_only in [{"X-Forwarded-Uri": "/admin/x"}, {"X-Original-URL": "/admin/x"}, {"X-Original-URI": "/app/x"}]:
+        refused = joao.get(porteiro.url + "/oauth2/auth", headers=trusted_only, timeout=10)
+        assert refused.status_code == 403, f"{trusted_only}: this Porteiro trusts no proxy (got {refused.status_code})"
+    assert "original URI from a peer not in server.trusted_proxies" in porteiro.log_text()
+    assert joao.get(porteiro.url + "/oauth2/auth", timeout=10).status_code == 202, "no original URI: signed in"
+    assert requests.get(porteiro.url + "/oauth2/auth", timeout=10).status_code == 401
     assert joao.get(porteiro.url + "/admin/x", timeout=10).status_code == 403
     assert 'rule="groups=[servidores]"' in porteiro.log_text(), "the log names the rule that was not met"
 

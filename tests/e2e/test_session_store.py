@@ -5,7 +5,7 @@ import time
 
 import pytest
 import requests
-from conftest import free_port, start_porteiro
+from conftest import SAME_ORIGIN, free_port, start_porteiro
 from faulty_provider import FaultyProvider
 from test_backchannel_logout import database, signed_in_as
 from test_login import HTML, log_in
@@ -54,7 +54,7 @@ def test_a_sign_out_on_one_replica_ends_the_session_on_the_other(replicas):
     session, _ = log_in(idp.provider, a)
     assert signed_in_as(session, b)[1] == "maria"
     kept = session_cookies(session)["_porteiro"]
-    out = session.get(a.url + "/oauth2/sign_out", allow_redirects=False, timeout=10)
+    out = session.get(a.url + "/oauth2/sign_out", headers=SAME_ORIGIN, allow_redirects=False, timeout=10)
     assert out.status_code == 302
     stolen = requests.Session()
     stolen.cookies.set("_porteiro", kept, domain="127.0.0.1", path="/")
