@@ -38,6 +38,10 @@ extension GatewayHandler {
             if found.auth == .none || found.skipsAuth(method: original.method, path: original.target.routingPath) {
                 return answer(.plain(.accepted, ""), head: head, log: log, requestID: request.requestID, context: context)
             }
+            if found.auth == .bearer, !found.allowSession {
+                // Forward-auth answers for browser sessions; a tokens-only route is for gateway mode.
+                return refuse(.unauthorized, .signInRequired, reason: "routes[\(found.index)] takes bearer tokens only")
+            }
             route = found
         }
         switch authenticator.authenticate(request) {

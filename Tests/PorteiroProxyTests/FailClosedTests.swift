@@ -212,3 +212,16 @@ final class GroupAuthenticator: GatewayAuthenticator {
         #expect(try right.clientReceived().hasPrefix("HTTP/1.1 101 Switching Protocols"))
     }
 }
+
+extension FailClosedTests {
+    /// Forward-auth answers for browser sessions: a route that takes bearer tokens only admits no
+    /// session there, signed in or not.
+    @Test func aTokensOnlyRouteAdmitsNoSessionThroughForwardAuth() throws {
+        let gateway = try Self.gateway { config in
+            var api = RouteConfig(path: "/api/", upstream: "http://api:8080", auth: .bearer)
+            api.audiences = ["api"]
+            config.routes.append(api)
+        }
+        #expect(try forwardAuth(gateway, uri: "/api/x", user: "maria:admins") == 401)
+    }
+}
