@@ -47,6 +47,8 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var connection: UpstreamConnection?
     var context: ChannelHandlerContext?
     var peer = HeaderRewriter.Peer(address: "unknown", isTrusted: false, isTLS: false)
+    /// The peer's address bytes, to check against `trusted_proxies` again after a reload.
+    var peerBytes: [UInt8] = []
     /// A `read` held back while no upstream can take the bytes.
     var readPending = false
     var upstreamNeedsFlush = false
@@ -85,9 +87,9 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             settings.metrics.openConnections.increment()
         }
         let address = context.channel.remoteAddress
-        let bytes = address?.rawIPBytes ?? []
+        peerBytes = address?.rawIPBytes ?? []
         peer.address = address?.ipAddress ?? "unknown"
-        peer.isTrusted = settings.trustedProxies.contains { $0.contains(bytes) }
+        peer.isTrusted = settings.trustedProxies.contains { $0.contains(peerBytes) }
         armIdleTimer()
     }
 
@@ -177,7 +179,12 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Deciding a request
 
     private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        settings = settingsBox.current
+        let current = settingsBox.current
+        if current !== settings {
+            // A reload may have removed this peer from `trusted_proxies`: trust is not kept past it.
+            settings = current
+            peer.isTrusted = settings.trustedProxies.contains { $0.contains(peerBytes) }
+        }
         let requestID = RequestIDGenerator.accepted(from: head.headers, peer: peer) ?? requestIDs.next()
         var log = AccessLogEntry(method: head.method, host: head.headers.first(name: "host"), uri: head.uri, start: .now())
         func refuse(_ status: HTTPResponseStatus, _ text: PageText, headers: HTTPHeaders = [:]) {

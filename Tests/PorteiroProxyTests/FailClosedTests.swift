@@ -224,4 +224,14 @@ extension FailClosedTests {
         }
         #expect(try forwardAuth(gateway, uri: "/api/x", user: "maria:admins") == 401)
     }
+
+    /// A reload that removes a proxy from `trusted_proxies` takes its trust away on connections
+    /// it already has open, from their next request.
+    @Test func trustEndsWithTheReloadThatRemovesIt() throws {
+        let gateway = try Self.gateway()
+        let request = "GET /public/x HTTP/1.1\r\nHost: p\r\nX-Forwarded-Port: 8443\r\n\r\n"
+        #expect(try sentUpstream(gateway, request).contains("x-forwarded-port: 8443"))
+        gateway.settings.replace(with: try GatewaySettings(config: GatewayConfig(routes: Self.adminRoutes), authenticator: GroupAuthenticator()))
+        #expect(!(try sentUpstream(gateway, request)).contains("8443"))
+    }
 }

@@ -46,6 +46,8 @@ struct GatewayHarness {
     let client: EmbeddedChannel
     let connector: EmbeddedConnector
     let readCounter = ReadCounter()
+    /// What a reload replaces.
+    let settings: GatewaySettingsBox
 
     /// The client connects from 192.0.2.1; `configure` may list it in `server.trusted_proxies`.
     init(
@@ -59,8 +61,9 @@ struct GatewayHarness {
         let pools = UpstreamPools(group: loop, config: config.upstream, connector: connector)
         client = EmbeddedChannel(loop: loop)
         try client.pipeline.syncOperations.addHandler(readCounter)
+        settings = GatewaySettingsBox(try GatewaySettings(config: config, authenticator: authenticator))
         let shared = GatewayPipeline.Shared(
-            settings: GatewaySettingsBox(try GatewaySettings(config: config, authenticator: authenticator)), pools: pools, readiness: Readiness(),
+            settings: settings, pools: pools, readiness: Readiness(),
             maxHeaderBytes: config.server.maxHeaderBytes, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         try GatewayPipeline.configure(client, shared: shared, isTLS: false)
         try client.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 50_000)).wait()
