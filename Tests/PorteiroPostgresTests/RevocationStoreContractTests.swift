@@ -104,6 +104,21 @@ let now = Int64(Date().timeIntervalSince1970)
         #expect(started.duration(to: .now) < .seconds(2), "by NOTIFY, long before the 30 s poll")
     }
 
+    /// A sign-out on one replica: a copy of that cookie opens nothing on another.
+    @Test func aSignOutOnOneReplicaRevokesTheSessionIDOnAnother() async throws {
+        let (a, b) = (try RunningStore.make("postgres", pollInterval: .seconds(30)), try RunningStore.make("postgres", pollInterval: .seconds(30)))
+        defer { a.task.cancel(); b.task.cancel() }
+        try await waitUntil { b.store.cache.isFresh() }
+        var signedOut = session(sid: nil, createdAt: now - 10)
+        signedOut.id = unique("id")
+        var other = signedOut
+        other.id = unique("id")
+        try await a.store.revoke(Revocation(target: .signedOut(sessionID: signedOut.id), expiresAt: now + 60), now: now)
+        #expect(a.store.cache.revokes(signedOut))
+        try await waitUntil { b.store.cache.revokes(signedOut) }
+        #expect(!b.store.cache.revokes(other), "only that session: the user's others stay")
+    }
+
     @Test func aTokenIDClaimedOnOneReplicaIsAReplayOnAnother() async throws {
         let (a, b) = (try RunningStore.make("postgres"), try RunningStore.make("postgres"))
         defer { a.task.cancel(); b.task.cancel() }
