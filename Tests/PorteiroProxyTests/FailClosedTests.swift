@@ -235,3 +235,14 @@ extension FailClosedTests {
         #expect(!(try sentUpstream(gateway, request)).contains("8443"))
     }
 }
+
+extension FailClosedTests {
+    @Test func aClientsTrailerFieldsNeverReachTheApp() throws {
+        let gateway = try Self.gateway()
+        try gateway.clientSends(
+            "POST /public/x HTTP/1.1\r\nHost: p\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\nX-Forwarded-User: admin\r\n\r\n",
+            byteByByte: false)
+        let sent = try gateway.upstreamReceived(0)
+        #expect(sent.hasSuffix("2\r\nhi\r\n0\r\n\r\n") && !sent.contains("admin"))
+    }
+}
