@@ -21,10 +21,8 @@ public enum ConfigValidator {
             report("server.trusted_proxies[\(index)]", "\"\(proxy)\" is not an IP address or CIDR range")
         }
         for (index, entry) in config.server.allowedRedirectHosts.enumerated() {
-            let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
-            let host = String(parts.first ?? "")
-            let portIsValid = parts.count == 1 || (parts.count == 2 && parts[1].allSatisfy(\.isNumber) && Int(parts[1]).map { (1...65_535).contains($0) } == true)
-            if !portIsValid || HostPattern(host.hasPrefix(".") ? "*" + host : host) == nil {
+            let host = splitHostPort(Substring(entry), defaultPort: 443)?.host ?? ""
+            if HostPattern(host.hasPrefix(".") ? "*" + host : host) == nil {
                 report("server.allowed_redirect_hosts[\(index)]", "\"\(entry)\" is not a host name or .suffix, with an optional :port")
             }
         }

@@ -54,8 +54,9 @@ public struct UpstreamAddress: Sendable, Equatable, Hashable, CustomStringConver
     }
 }
 
-/// Splits `host`, `host:port`, `[v6]` or `[v6]:port`; nil when malformed.
-func splitHostPort(_ authority: Substring, defaultPort: Int?, lowestPort: Int = 1) -> (String, Int)? {
+/// Splits `host`, `host:port`, `[v6]` or `[v6]:port`; nil when malformed (a port that is not 1–5
+/// digits in range; characters no host name has). Without a port, `defaultPort` (nil: refused).
+public func splitHostPort(_ authority: Substring, defaultPort: Int?, lowestPort: Int = 1) -> (host: String, port: Int)? {
     var host: Substring
     var portText: Substring?
     if authority.hasPrefix("[") {
@@ -77,7 +78,9 @@ func splitHostPort(_ authority: Substring, defaultPort: Int?, lowestPort: Int = 
     guard !host.isEmpty, hostnameCharacters else { return nil }
     let port: Int
     if let portText {
-        guard let value = Int(portText), (lowestPort...65535).contains(value) else { return nil }
+        guard (1...5).contains(portText.utf8.count), portText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+            let value = Int(portText), (lowestPort...65535).contains(value)
+        else { return nil }
         port = value
     } else {
         guard let defaultPort else { return nil }

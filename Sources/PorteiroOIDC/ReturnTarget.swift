@@ -21,12 +21,13 @@ public struct ReturnTarget: Sendable {
 
     public init(publicURL: String?, allowedHosts: [String]) {
         self.ownOrigin = publicURL.flatMap { PublicURL.parse($0) }.flatMap { url in
-            splitAuthority(url.authority.lowercased()).map {
-                Origin(scheme: url.scheme.rawValue, host: $0.host, port: $0.port ?? url.scheme.defaultPort)
+            splitHostPort(Substring(url.authority.lowercased()), defaultPort: url.scheme.defaultPort).map {
+                Origin(scheme: url.scheme.rawValue, host: $0.host, port: $0.port)
             }
         }
+        // An entry without a port stands for each scheme's default port (0 marks "default").
         self.allowedHosts = allowedHosts.compactMap { entry in
-            splitAuthority(entry.lowercased()).map { (pattern: $0.host, port: $0.port) }
+            splitHostPort(Substring(entry.lowercased()), defaultPort: 0, lowestPort: 0).map { (pattern: $0.host, port: $0.port == 0 ? nil : $0.port) }
         }
     }
 
@@ -54,14 +55,14 @@ public struct ReturnTarget: Sendable {
         guard let scheme = ["https", "http"].first(where: { lowered.hasPrefix($0 + "://") }) else { return false }
         let rest = lowered.dropFirst(scheme.count + 3)
         let authority = rest.prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
+        let defaultPort = scheme == "https" ? 443 : 80
         guard !authority.contains("@"), !authority.contains("\\"), !authority.isEmpty,
-            !rest.dropFirst(authority.count).contains("\\"), let (host, explicitPort) = splitAuthority(String(authority))
+            !rest.dropFirst(authority.count).contains("\\"), let (host, port) = splitHostPort(authority, defaultPort: defaultPort)
         else { return false }
-        let port = explicitPort ?? (scheme == "https" ? 443 : 80)
         if Origin(scheme: scheme, host: host, port: port) == ownOrigin { return true }
         return allowedHosts.contains { entry in
             let hostMatches = entry.pattern.hasPrefix(".") ? host.hasSuffix(entry.pattern) : host == entry.pattern
-            return hostMatches && port == (entry.port ?? (scheme == "https" ? 443 : 80))
+            return hostMatches && port == (entry.port ?? defaultPort)
         }
     }
 
@@ -86,31 +87,4 @@ public struct ReturnTarget: Sendable {
         }
         return String(decoding: bytes, as: UTF8.self)
     }
-}
-
-/// `host`, `host:port`, `[v6]` or `[v6]:port` → host and port; nil when the port is not a number
-/// in 1…65535 or there is more than one colon outside brackets.
-private func splitAuthority(_ authority: String) -> (host: String, port: Int?)? {
-    var host = Substring(authority)
-    var portText: Substring?
-    if authority.hasPrefix("[") {
-        guard let close = authority.firstIndex(of: "]") else { return nil }
-        host = authority[...close]
-        let after = authority[authority.index(after: close)...]
-        if !after.isEmpty {
-            guard after.hasPrefix(":") else { return nil }
-            portText = after.dropFirst()
-        }
-    } else if let colon = authority.firstIndex(of: ":") {
-        host = authority[..<colon]
-        portText = authority[authority.index(after: colon)...]
-    }
-    guard !host.isEmpty else { return nil }
-    guard let portText else { return (String(host), nil) }
-    guard (1...5).contains(portText.utf8.count), portText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-        let port = Int(portText), (1...65_535).contains(port)
-    else {
-        return nil
-    }
-    return (String(host), port)
 }
