@@ -71,7 +71,8 @@ struct Exchange {
         await finish(connector, stream)
     }
 
-    /// `name: value` lines up to a blank line; the rest is the body.
+    /// `name: value` lines up to a blank line; the rest is the body. Names that are not ASCII are
+    /// skipped: the HPACK decoder never yields one (and `HPACKHeaders.add` requires it).
     static func headerBlock(_ bytes: [UInt8]) -> (HPACKHeaders, [UInt8]) {
         var headers = HPACKHeaders()
         var rest = bytes[...]
@@ -79,7 +80,7 @@ struct Exchange {
             let line = rest[..<newline]
             rest = rest[(newline + 1)...]
             if line.isEmpty { return (headers, Array(rest)) }
-            guard let colon = line.dropFirst().firstIndex(of: UInt8(ascii: ":")) else { continue }
+            guard let colon = line.dropFirst().firstIndex(of: UInt8(ascii: ":")), line[..<colon].allSatisfy({ $0 < 0x80 }) else { continue }
             let value = line[(colon + 1)...].drop { $0 == UInt8(ascii: " ") }
             headers.add(name: String(decoding: line[..<colon], as: UTF8.self), value: String(decoding: value, as: UTF8.self))
         }
