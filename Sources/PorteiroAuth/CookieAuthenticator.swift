@@ -1,3 +1,4 @@
+import Foundation
 public import Logging
 import NIOHTTP1
 public import PorteiroConfig
@@ -33,12 +34,15 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     let bearerCache = BearerTokenCache()
     let metrics: GatewayMetrics
     let logger: Logger
+    /// Unix seconds now, read where a request's own time is too old (after a call to the IdP).
+    let clock: @Sendable () -> Int64
 
     /// `config` must have passed validation (provider, session and public URL present). `sessions`:
     /// nil seals sessions into the cookie.
     public init(
         config: GatewayConfig, directory: ProviderDirectory, client: ProviderClient, sessions: (any SessionStore)? = nil,
-        revocations: any RevocationStore, metrics: GatewayMetrics, logger: Logger
+        revocations: any RevocationStore, metrics: GatewayMetrics, logger: Logger,
+        clock: @escaping @Sendable () -> Int64 = CookieAuthenticator.systemClock
     ) {
         let provider = config.provider!
         let session = config.session!
@@ -66,7 +70,11 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.policyClaimPaths = Set(config.routes.flatMap { $0.allow?.claims.keys.map { $0 } ?? [] })
         self.metrics = metrics
         self.logger = logger
+        self.clock = clock
     }
+
+    /// Unix seconds from the system clock.
+    public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
     /// Seals cookies (and session rows) under `session.secrets`: the first seals, all open.
     public static func sealer(for session: SessionConfig) -> SessionSealer {
@@ -171,7 +179,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
             }
         }
         let outcome = await refresher.refresh(session, now: request.now) { [self] session in
-            let refreshed = try await self.refreshedSession(session, now: request.now)
+            let refreshed = try await self.refreshedSession(session)
             let value = try await self.sessions.save(refreshed, replacing: pending.cookieValue, now: request.now)
             return (refreshed, value)
         }

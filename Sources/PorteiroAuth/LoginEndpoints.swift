@@ -50,7 +50,9 @@ extension CookieAuthenticator {
         let session: Session
         do {
             let tokens = try await client.exchange(code: code, verifier: state.codeVerifier, redirectURI: redirectURI, metadata: metadata)
-            session = try await newSession(from: tokens, nonce: state.nonce, now: request.now, metadata: metadata)
+            // The clock after the exchange: a slow IdP must not make its fresh ID token look issued
+            // in the future.
+            session = try await newSession(from: tokens, nonce: state.nonce, now: clock(), metadata: metadata)
         } catch let failure as ProviderClient.Failure {
             return fail(.badGateway, .idpFailed, .tokenEndpoint, reason: "\(failure)")
         } catch {
@@ -155,9 +157,10 @@ extension CookieAuthenticator {
     /// with userinfo, with `use_userinfo`), so leaving a group takes effect within one token
     /// lifetime; an IdP that returns no ID token on refresh leaves it as it was at login. A new ID
     /// token that does not verify, or names another subject, ends the session.
-    func refreshedSession(_ session: Session, now: Int64) async throws -> Session {
+    func refreshedSession(_ session: Session) async throws -> Session {
         guard let refreshToken = session.refreshToken, let metadata = directory.metadata else { return session }
         let tokens = try await client.refresh(refreshToken, metadata: metadata)
+        let now = clock()
         var refreshed = session
         refreshed.accessToken = tokens.accessToken
         refreshed.refreshToken = tokens.refreshToken ?? refreshToken

@@ -132,7 +132,10 @@ public struct IDTokenVerifier: Sendable {
             }
         }
         if case .refreshedIDToken(let subject) = purpose, claims.subject != subject { throw Failure(reason: .wrongSubject) }
-        guard let expiresAt = claims.expiresAt, now < expiresAt + clockSkew else { throw Failure(reason: .expired) }
+        guard let expiresAt = claims.expiresAt else { throw Failure(reason: .expired) }
+        // `exp: 1e30` would make a token good forever; a time no Unix second holds is no time.
+        guard UnixSeconds.bounded(expiresAt) != nil else { throw Failure(reason: .malformed) }
+        guard now < expiresAt + clockSkew else { throw Failure(reason: .expired) }
         guard let issuedAt = claims.issuedAt, issuedAt <= now + clockSkew else { throw Failure(reason: .issuedInTheFuture) }
         if let notBefore = claims.notBefore, notBefore > now + clockSkew { throw Failure(reason: .notYetValid) }
         if case .idToken(let nonce) = purpose {

@@ -63,7 +63,7 @@ public enum CookieChunks {
             paths += [prefix, prefix + "/"]
         }
         var domains: [String?] = [nil]
-        if let host {
+        if let host, !isAddressLiteral(host) {
             var labels = host.lowercased().split(separator: ":").first.map { $0.split(separator: ".") } ?? []
             while labels.count >= 2 {
                 domains.append(labels.joined(separator: "."))
@@ -93,4 +93,9 @@ public enum CookieChunks {
         let suffix = candidate.dropFirst(name.count + 1)
         return !suffix.isEmpty && suffix.allSatisfy(\.isNumber)
     }
+}
+
+/// `127.0.0.1`, `[::1]:8080`: a host no `Domain` attribute can name.
+private func isAddressLiteral(_ host: String) -> Bool {
+    host.hasPrefix("[") || host.split(separator: ":").first.map { $0.allSatisfy { $0.isNumber || $0 == "." } } ?? false
 }

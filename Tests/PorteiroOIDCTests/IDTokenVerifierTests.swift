@@ -70,6 +70,7 @@ private func base64url(_ text: String) -> String {
         (["nbf": .number(1_800_000_000 + 61)], .notYetValid),
         (["nonce": .string("n-999")], .nonceMismatch),
         (["nonce": nil], .nonceMismatch),
+        (["exp": .number(1e30)], .malformed), (["exp": .number(9.3e18)], .malformed), (["exp": .number(-1)], .malformed),
     ] as [([String: ClaimValue?], IDTokenVerifier.Failure.Reason)])
     func refusesEachBrokenRule(changes: [String: ClaimValue?], reason: IDTokenVerifier.Failure.Reason) async throws {
         let lab = await TokenLab()

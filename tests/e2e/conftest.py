@@ -161,8 +161,8 @@ class RawResponse:
 
 def raw_request(port, request, timeout=10):
     """Sends `request` (bytes, or text with `\n` line ends) exactly as written — no client library
-    re-encodes the target or the headers — and reads until the server closes the connection (ask
-    for that with `Connection: close`) or goes quiet for `timeout` seconds."""
+    re-encodes the target or the headers — and reads one answer: up to its Content-Length, else
+    until the server closes the connection or goes quiet for `timeout` seconds."""
     if isinstance(request, str):
         request = request.replace("\n", "\r\n").encode()
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as client:
@@ -171,6 +171,10 @@ def raw_request(port, request, timeout=10):
         try:
             while chunk := client.recv(65536):
                 data += chunk
+                if b"\r\n\r\n" in data:
+                    length = RawResponse(data).header("Content-Length")
+                    if length is not None and len(data.split(b"\r\n\r\n", 1)[1]) >= int(length):
+                        break
         except (socket.timeout, ConnectionResetError):
             pass
     if not data:
@@ -178,9 +182,23 @@ def raw_request(port, request, timeout=10):
     return RawResponse(data)
 
 
-def cookie_header(session, names=None):
+def make_certificate(tmp):
+    """A self-signed certificate for 127.0.0.1 (PEM files), for Porteiro's server.tls."""
+    certificate, key = tmp / "cert.pem", tmp / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(certificate)], check=True, capture_output=True)
+    return certificate, key
+
+
+def tls_server_extra(certificate, key):
+    """`server:` lines serving HTTPS (and HTTP/2 by ALPN) with this certificate."""
+    return f'  tls:\n    certificate_file: "{certificate}"\n    key_file: "{key}"\n'
+
+
+def cookie_header(session):
     """The session's cookies as one `Cookie` header value (for raw requests)."""
-    return "; ".join(f"{c.name}={c.value}" for c in session.cookies if names is None or c.name in names)
+    return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
 
 
 class Provider:
@@ -241,8 +259,18 @@ def start_django_provider(tmp, porteiro_port, confidential=False, scheme="http")
     issuer = f"http://127.0.0.1:{port}/o"
     wait_until_up(issuer + "/.well-known/openid-configuration", process)
     if confidential:
-        return Provider("django", issuer, "porteiro-confidential", "confidential-s3cret", process)
-    return Provider("django", issuer, "porteiro-public", None, process)
+        provider = Provider("django", issuer, "porteiro-confidential", "confidential-s3cret", process)
+    else:
+        provider = Provider("django", issuer, "porteiro-public", None, process)
+    provider.state = state
+    return provider
+
+
+def django_shell(provider, code):
+    """Runs Python in the Django provider's project (its ORM, its database), as an admin would."""
+    here = Path(__file__).resolve().parent / "django_op"
+    subprocess.run([sys.executable, str(here / "manage.py"), "shell", "-c", code], cwd=here, check=True,
+                   env=dict(os.environ, OP_STATE_DIR=str(provider.state)), capture_output=True, timeout=60)
 
 
 def start_dev_provider(gateway_port, port=None, public_url=None, refresh_tokens="rotate"):
@@ -261,6 +289,20 @@ def start_dev_provider(gateway_port, port=None, public_url=None, refresh_tokens=
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until_up(f"http://127.0.0.1:{port}/.well-known/openid-configuration", process)
     return Provider("dev", public_url or f"http://127.0.0.1:{port}", "porteiro-dev", None, process)
+
+
+def stop(*processes):
+    """Ends processes a test started — every one of them, even when one does not heed SIGTERM (a
+    gateway that trapped may hang in its crash report), so none outlives the test."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 class Porteiro:
@@ -346,7 +388,7 @@ def start_porteiro(tmp, provider, upstream, port, public_url=None, trusted_proxi
     process = subprocess.Popen([PORTEIRO_BIN, "serve", "--config", str(config)],
                                env=dict(os.environ, PORTEIRO_COOKIE_SECRET=COOKIE_SECRET),
                                stdout=log.open("w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if 'tls:' in extra.get('server_extra', '') else 'http'}://127.0.0.1:{port}"
     wait_until_up(url + "/ready", process)
     return Porteiro(url, process, log)
 

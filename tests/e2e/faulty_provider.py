@@ -1,6 +1,7 @@
 """The development provider behind a proxy that misbehaves on demand, one path at a time: a hang
 (no answer for a while, then 503, the request never reaching the provider), 5xx, garbage bodies,
-a member dropped from a JSON answer, an access token padded to a size no cookie holds, or a key
+a member dropped from a JSON answer or set to a value of the test's choosing (an `expires_in` of
+1e30), an access token padded to a size no cookie holds, or a key
 of the test's own added to the JWKS (so a test can sign what only the IdP should: back-channel
 logout tokens). Its issuer is the proxy's URL,
 so Porteiro sees every fault exactly as it would see a broken IdP."""
@@ -52,6 +53,8 @@ class FaultyProvider:
                 if fault and fault[0] == "hang":
                     time.sleep(fault[1])
                     return self.answer(503, [("Content-Type", "text/plain")], b"too late")
+                if fault and fault[0] == "delay":  # slow but fine: the answer comes, late
+                    time.sleep(fault[1])
                 if fault and fault[0] == "status":
                     return self.answer(fault[1], [("Content-Type", "text/html")], b"<h1>Internal Server Error</h1>")
                 if fault and fault[0] == "garbage":
@@ -64,6 +67,11 @@ class FaultyProvider:
                 if fault and fault[0] == "drop":
                     answer = json.loads(body)
                     answer.pop(fault[1], None)
+                    body = json.dumps(answer).encode()
+                if fault and fault[0] == "set":
+                    answer = json.loads(body)
+                    if "access_token" in answer or fault[1] in answer:  # token answers, not error answers
+                        answer[fault[1]] = fault[2]
                     body = json.dumps(answer).encode()
                 if fault and fault[0] == "pad_access_token":
                     answer = json.loads(body)

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 import requests
-from conftest import ROOT, free_port, start_porteiro
+from conftest import ROOT, SAME_ORIGIN, free_port, start_porteiro
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from faulty_provider import FaultyProvider
@@ -196,3 +196,23 @@ def test_a_database_outage_keeps_requests_served_and_fails_readiness(replicas):
     assert replicas.post_logout(replicas.b, replicas.logout_token(sid=sid)).status_code == 200
     time.sleep(1.5)
     assert signed_in_as(session, replicas.a)[1] is None
+
+
+def test_a_sign_out_on_one_replica_ends_copies_of_the_cookie_on_every_replica(replicas):
+    """Sign-out revokes the session by its random id in the shared revocation store: a copy of
+    the cookie (sessions live whole in cookies here) opens nothing on either replica afterwards.
+    The IdP's end-session redirect is not followed, so no back-channel logout is involved."""
+    session, _ = log_in(replicas.idp.provider, replicas.a)
+    assert signed_in_as(session, replicas.b)[1] == "maria"
+    copy = requests.Session()
+    for cookie in session.cookies:
+        if cookie.name.startswith("_porteiro"):
+            copy.cookies.set(cookie.name, cookie.value, domain="127.0.0.1", path="/")
+    out = session.get(replicas.a.url + "/oauth2/sign_out", headers=SAME_ORIGIN, allow_redirects=False, timeout=10)
+    assert out.status_code == 302 and out.headers["Location"].startswith(replicas.idp.issuer)
+    assert signed_in_as(copy, replicas.a)[1] is None, "refused at once where the sign-out happened"
+    started = time.time()
+    while signed_in_as(copy, replicas.b)[1] is not None:
+        assert time.time() - started < 2, "replica B still honours a copy of a signed-out session after 2 s"
+        time.sleep(0.05)
+    assert 'msg="back-channel logout"' not in replicas.a.log_text() + replicas.b.log_text()

@@ -118,6 +118,18 @@ def test_tokens_that_are_no_access_tokens_are_refused(dev_api, header_typ, chang
     assert refused_as_invalid(call(dev_api.porteiro, dev_api.token(header_typ, **changes)))
 
 
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", [2**63, 1e30, -2**63 - 1], ids=["2^63", "1e30", "below-int64"])
+def test_a_time_claim_no_integer_holds_does_not_take_the_gateway_down(dev_api, claim, value):
+    """A numeric claim of 2^63 or more (or 1e30) used to trap converting it to Int64: one token
+    signed by the IdP took the gateway down for everyone. Whatever the answer to such a token,
+    the process keeps serving."""
+    answer = call(dev_api.porteiro, dev_api.token(**{claim: value}))
+    assert answer.status_code in (200, 401), answer.status_code
+    assert dev_api.porteiro.process.poll() is None, "the gateway is still running"
+    assert call(dev_api.porteiro, dev_api.token()).status_code == 200
+
+
 def test_a_token_signed_by_an_unknown_key_is_refused(dev_api):
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = DevAPI(dev_api.idp, dev_api.porteiro, stranger).token()

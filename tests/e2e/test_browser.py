@@ -20,7 +20,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import PORTEIRO_BIN, ROOT, TOKEN_SECONDS, free_port, start_django_provider, wait_until_up
+from conftest import (PORTEIRO_BIN, ROOT, TOKEN_SECONDS, free_port, make_certificate, start_django_provider,
+                      wait_until_up)
 
 SCREENSHOTS = ROOT / "test-output" / "browser"
 CHROMIUM = "/usr/bin/chromium"
@@ -250,10 +251,7 @@ def test_session_cookies_are_http_only_same_site_and_opaque(demo, open_browser):
 
 @pytest.mark.parametrize("kind", ["dev", "django"])
 def test_session_cookies_are_secure_under_tls(kind, open_browser, tmp_path):
-    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(certificate)], check=True, capture_output=True)
+    certificate, key = make_certificate(tmp_path)
     demo, provider = start_demo(kind, tmp_path, tls=(str(certificate), str(key)))
     try:
         driver = open_browser()

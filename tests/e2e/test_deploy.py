@@ -35,6 +35,24 @@ def test_systemd_unit_verifies(tmp_path):
         assert hardening in unit
 
 
+def unit_settings(unit):
+    """`key=value` lines of a unit file, by key (the last one wins, as in systemd)."""
+    return dict(line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#"))
+
+
+def test_systemd_unit_restarts_within_a_second_and_never_gives_up():
+    """A crash loses every connection at once: systemd must bring Porteiro back at once (within a
+    second) after any exit, and never stop trying (no start limit). The delay is read by systemd's
+    own time-span parser."""
+    settings = unit_settings((DEPLOY / "systemd" / "porteiro.service").read_text())
+    assert settings["Restart"] == "always"
+    assert settings["StartLimitIntervalSec"] == "0", "restarts are never rate-limited into giving up"
+    span = subprocess.run([shutil.which("systemd-analyze"), "timespan", settings["RestartSec"]],
+                          capture_output=True, text=True, check=True).stdout
+    microseconds = int(re.search(r"μs: (\d+)", span).group(1))
+    assert 0 < microseconds < 1_000_000, f"RestartSec={settings['RestartSec']} is not under a second"
+
+
 @pytest.mark.parametrize("manifest", MANIFESTS, ids=lambda p: p.name)
 def test_kubernetes_manifest_matches_the_api_schema(manifest):
     if manifest.name == "kustomization.yaml":

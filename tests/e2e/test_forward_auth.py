@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from conftest import ROOT, free_port, start_mock_provider, start_porteiro, wait_until_up
+from conftest import (ROOT, cookie_header, free_port, raw_request, start_mock_provider, start_porteiro, stop,
+                      wait_until_up)
 from test_login import HTML, log_in
 
 
@@ -81,6 +82,7 @@ def test_forward_auth_endpoint_directly(nginx_stack):
     assert session.get(auth + "?allowed_groups=admins,servidores", timeout=10).status_code == 202
     assert session.get(auth + "?allowed_groups=admins", timeout=10).status_code == 403
     assert session.get(auth + "?allowed_email_domains=example.org", timeout=10).status_code == 202
+    assert session.get(auth + "?allowed_emails=maria%40example.org", timeout=10).status_code == 202
     assert session.get(auth + "?allowed_emails=chefe%40example.org", timeout=10).status_code == 403
     assert requests.get(auth, timeout=10).status_code == 401
     info = session.get(porteiro.url + "/oauth2/userinfo", timeout=10).json()
@@ -108,3 +110,135 @@ def test_traefik_recipe_request_is_understood(nginx_stack):
     # The forwarded URI is normalized like any request path: no sneaking into /admin/.
     sneaky = session.get(address, headers={**forwarded, "X-Forwarded-Uri": "/app/..;/admin/report"}, timeout=10)
     assert sneaky.status_code == 403
+
+
+def signed_in_at_site(provider, site, user):
+    """A browser session signed in through nginx (the recipe's /oauth2/ location)."""
+    session = requests.Session()
+    landed = provider.log_in(session, session.get(site + f"/app/{user}", headers=HTML, timeout=10), user)
+    assert landed.status_code == 200, landed.text[:300]
+    return session
+
+
+def port_of(url):
+    return int(url.rsplit(":", 1)[1])
+
+
+@pytest.mark.parametrize("language", [";", "en, ;", ";q=0.5, pt"])
+def test_an_accept_language_without_a_tag_renders_pages_through_nginx(nginx_stack, language):
+    """`Accept-Language: ;` used to crash Porteiro on every error page — here the 401 of nginx's
+    auth_request, so one anonymous request took the site down (nginx answered 500 from then on)."""
+    _, porteiro, site = nginx_stack
+    anonymous = requests.get(site + "/app/x", headers={**HTML, "Accept-Language": language}, allow_redirects=False,
+                             timeout=10)
+    assert anonymous.status_code == 302 and anonymous.headers["Location"].endswith("/oauth2/start?rd=/app/x")
+    assert porteiro.process.poll() is None, "Porteiro is still running"
+    assert requests.get(site + "/public/after", timeout=10).status_code == 200, "nginx does not answer 500 afterwards"
+    direct = requests.get(porteiro.url + "/no-such-page", headers={"Accept-Language": language}, allow_redirects=False,
+                          timeout=10)
+    assert direct.status_code == 401 and "<html" in direct.text
+
+
+@pytest.mark.parametrize("target", ["/admin/report?#", "/admin%2Freport", "/admin/report?x=1#y", "/admin%2freport"])
+def test_nginx_never_serves_admin_pages_for_an_original_uri_porteiro_cannot_read(nginx_stack, target):
+    """nginx routes on its normalized $uri but sends Porteiro the raw $request_uri. A URI that
+    Porteiro cannot parse used to be "no route", which admitted any signed-in user past /admin/'s
+    group rule; now it is a 400 to nginx, so the app never answers joao (outside the group)."""
+    provider, porteiro, site = nginx_stack
+    joao = signed_in_at_site(provider, site, "joao")
+    request = f"GET {target} HTTP/1.1\nHost: 127.0.0.1\nCookie: {cookie_header(joao)}\nConnection: close\n\n"
+    answer = raw_request(port_of(site), request)
+    assert answer.status != 200 and b'"path"' not in answer.body, f"{target}: the app answered ({answer.status_line})"
+    assert "forward-auth refused" in porteiro.log_text()
+    maria = signed_in_at_site(provider, site, "maria")
+    allowed = raw_request(port_of(site), request.replace(cookie_header(joao), cookie_header(maria)).replace(
+        target, "/admin/report"))
+    assert allowed.status == 200 and b'"/admin/report"' in allowed.body, "a member still gets the page"
+
+
+def ask(porteiro, session, headers, query=""):
+    """/oauth2/auth as a trusted proxy asks it (the nginx stack trusts 127.0.0.1), over a raw
+    socket so that each header value arrives exactly as written (also repeated, empty or UTF-8)."""
+    lines = "".join(f"{name}: {value}\n" for name, value in headers)
+    request = (f"GET /oauth2/auth{query} HTTP/1.1\nHost: 127.0.0.1\nCookie: {cookie_header(session)}\n{lines}"
+               "Connection: close\n\n").replace("\n", "\r\n").encode()
+    return raw_request(port_of(porteiro.url), request)
+
+
+@pytest.mark.parametrize("uri", ["/admin%2Fx", "/admin/x?#", "/admin\\x", "/admin/é", "/admin/%zz", "%", "*",
+                                 "admin/x", "", "/admin/%00"],
+                         ids=["encoded-slash", "fragment", "backslash", "utf8", "bad-escape", "percent", "asterisk",
+                              "relative", "empty", "nul"])
+def test_forward_auth_refuses_an_original_uri_it_cannot_read(nginx_stack, uri):
+    provider, porteiro, site = nginx_stack
+    joao = signed_in_at_site(provider, site, "joao")
+    answer = ask(porteiro, joao, [("X-Forwarded-Uri", uri), ("X-Forwarded-Method", "GET")])
+    assert answer.status == 400, f"{uri!r}: {answer.status_line}"
+    assert 'msg="forward-auth refused" reason="original URI cannot be parsed"' in porteiro.log_text()
+
+
+@pytest.mark.parametrize("headers", [
+    [("X-Forwarded-Uri", "/app/x"), ("X-Original-URI", "/admin/x")],
+    [("X-Forwarded-Uri", "/app/x"), ("X-Original-URL", "/admin/x")],
+    [("X-Forwarded-Uri", "/app/x"), ("X-Forwarded-Uri", "/admin/x")],
+], ids=["forwarded-vs-original-uri", "forwarded-vs-original-url", "twice"])
+def test_forward_auth_refuses_original_uris_that_disagree(nginx_stack, headers):
+    """Which of two original URIs did the front proxy route on? Neither is believed."""
+    provider, porteiro, site = nginx_stack
+    joao = signed_in_at_site(provider, site, "joao")
+    assert ask(porteiro, joao, headers).status == 400
+    assert 'reason="original URI headers disagree"' in porteiro.log_text()
+
+
+def test_forward_auth_applies_the_directory_routes_policy_without_its_slash(nginx_stack):
+    """`/admin` is where nginx or the app would send /admin/'s index: /admin/'s rules apply."""
+    provider, porteiro, site = nginx_stack
+    joao, maria = signed_in_at_site(provider, site, "joao"), signed_in_at_site(provider, site, "maria")
+    for uri in ["/admin", "/admin?x=1"]:
+        assert ask(porteiro, joao, [("X-Forwarded-Uri", uri)]).status == 403, uri
+        assert ask(porteiro, maria, [("X-Forwarded-Uri", uri)]).status == 202, uri
+
+
+@pytest.mark.parametrize("query", ["?allowed_groups=", "?allowed_emails=", "?allowed_email_domains=",
+                                   "?allowed_groups=,"])
+def test_an_empty_query_policy_admits_nobody(nginx_stack, query):
+    """`allowed_groups=` is what an unset nginx variable leaves: it names no one, so no one passes."""
+    provider, porteiro, site = nginx_stack
+    maria = signed_in_at_site(provider, site, "maria")
+    assert ask(porteiro, maria, [], query).status == 403
+    assert ask(porteiro, maria, [], "?allowed_groups=servidores").status == 202
+
+
+@pytest.fixture(scope="module")
+def host_bound(tmp_path_factory, upstream):
+    """A Porteiro trusting 127.0.0.1 whose routes all belong to one host: an original request for
+    another host matches no route."""
+    provider = start_mock_provider()
+    routes = """\
+  - host: portal.example.org
+    path: /admin/
+    upstream: "{upstream}"
+    allow: {{ groups: [servidores] }}
+  - host: portal.example.org
+    path: /
+    upstream: "{upstream}"
+  - host: 127.0.0.1
+    path: /
+    upstream: "{upstream}"
+"""
+    porteiro = start_porteiro(tmp_path_factory.mktemp("host-bound"), provider, upstream, free_port(),
+                              trusted_proxies=["127.0.0.1"], routes=routes)
+    yield provider, porteiro
+    stop(porteiro.process, provider.process)
+
+
+def test_forward_auth_refuses_an_original_request_no_route_serves(host_bound):
+    """No route, no policy to apply: that used to mean "any signed-in user"; now it is 403."""
+    provider, porteiro = host_bound
+    maria, _ = log_in(provider, porteiro, "maria")
+    portal = [("X-Forwarded-Host", "portal.example.org")]
+    assert ask(porteiro, maria, portal + [("X-Forwarded-Uri", "/admin/x")]).status == 202
+    elsewhere = ask(porteiro, maria, [("X-Forwarded-Host", "elsewhere.example.org"), ("X-Forwarded-Uri", "/admin/x")])
+    assert elsewhere.status == 403
+    assert 'reason="no route for the original URI"' in porteiro.log_text()
+    assert ask(porteiro, maria, []).status == 202, "no original URI: only \"signed in?\""

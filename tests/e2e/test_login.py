@@ -1,10 +1,12 @@
 """The whole login flow against real OpenID providers, with an HTTP client that follows
 redirects and fills in the provider's login form like a browser would."""
+import html
+import re
 import time
 from urllib.parse import parse_qs, urlparse
 
 import requests
-from conftest import COOKIE_SECRET, SAME_ORIGIN
+from conftest import COOKIE_SECRET, SAME_ORIGIN, free_port, start_mock_provider, start_porteiro, stop
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
@@ -208,3 +210,101 @@ def test_metrics_move_with_logins_refreshes_and_rejected_cookies(stack):
     assert moved('porteiro_session_cookie_rejected_total{reason="unreadable"}') == 1
     assert moved('porteiro_idp_request_duration_seconds_count{endpoint="token"}') >= 2, "code exchange and refresh"
     assert moved('porteiro_requests_total{route="/",status="2xx"}') >= 2
+
+
+def sign_out_page_action(page):
+    """The confirmation page's form: its method and where it posts."""
+    form = re.search(r'<form method="(\w+)" action="([^"]+)"', page.text)
+    assert form, page.text[:500]
+    return form.group(1).lower(), html.unescape(form.group(2))
+
+
+def test_a_sign_out_request_from_elsewhere_gets_a_confirmation_page_and_ends_nothing(stack):
+    """A link or form on another site (or a client that does not say where it comes from, as
+    python-requests) must not sign anyone out: it gets a page whose button posts the sign-out from
+    this origin, and the session stays."""
+    provider, porteiro = stack
+    session, _ = log_in(provider, porteiro)
+    for method, headers in [("GET", {}), ("GET", {"Sec-Fetch-Site": "cross-site"}),
+                            ("GET", {"Sec-Fetch-Site": "same-site"}), ("POST", {"Sec-Fetch-Site": "cross-site"}),
+                            ("POST", {"Origin": "https://evil.example"}), ("POST", {})]:
+        page = session.request(method, porteiro.url + "/oauth2/sign_out?rd=/public/bye", headers=headers,
+                               allow_redirects=False, timeout=10)
+        assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html"), (method, headers)
+        assert "_porteiro=" not in page.headers.get("Set-Cookie", ""), "nothing is cleared"
+        assert sign_out_page_action(page) == ("post", "/oauth2/sign_out?rd=%2Fpublic%2Fbye"), (method, headers)
+        still = session.get(porteiro.url + "/app/still", headers=HTML, allow_redirects=False, timeout=10)
+        assert still.status_code == 200 and still.json()["headers"]["x-forwarded-user"] == "maria", (method, headers)
+
+
+def test_the_confirmation_pages_button_signs_out(stack):
+    """What the browser sends when the person presses the page's button: a same-origin POST."""
+    provider, porteiro = stack
+    session, _ = log_in(provider, porteiro)
+    page = session.get(porteiro.url + "/oauth2/sign_out?rd=/public/bye", allow_redirects=False, timeout=10)
+    method, action = sign_out_page_action(page)
+    out = session.request(method, porteiro.url + action, headers={"Origin": porteiro.url}, allow_redirects=False,
+                          timeout=10)
+    assert out.status_code == 302 and out.headers["Location"].startswith(provider.issuer)
+    sent = parse_qs(urlparse(out.headers["Location"]).query)
+    assert sent["post_logout_redirect_uri"] == [porteiro.url + "/public/bye"]
+    assert "_porteiro=;" in out.headers["Set-Cookie"]
+    again = session.get(porteiro.url + "/app/page", headers=HTML, allow_redirects=False, timeout=10)
+    assert again.status_code == 302 and again.headers["Location"].startswith(provider.issuer)
+
+
+def test_a_copy_of_the_session_cookie_is_worthless_after_sign_out(stack):
+    """Sign-out revokes the session by its random id (revocation.store: memory here): a copy of
+    the cookie taken before (a shared computer, a stolen backup) no longer opens it."""
+    provider, porteiro = stack
+    session, _ = log_in(provider, porteiro)
+    copy = {c.name: c.value for c in session.cookies if c.name.startswith("_porteiro")}
+    out = session.get(porteiro.url + "/oauth2/sign_out", headers=SAME_ORIGIN, allow_redirects=False, timeout=10)
+    assert out.status_code == 302
+    stolen = requests.get(porteiro.url + "/app/stolen", headers={"Accept": "application/json"}, cookies=copy,
+                          allow_redirects=False, timeout=10)
+    assert stolen.status_code == 401, "the copied cookie is anonymous"
+
+
+def test_a_return_target_on_another_port_of_our_host_lands_home(stack, upstream):
+    """`rd` is compared by origin (scheme, host and port): http://<our host>:<another port>/ is
+    another site (here the app itself, reachable around the gateway), so the login ends at `/`."""
+    provider, porteiro = stack
+    elsewhere = upstream + "/x"  # http://127.0.0.1:<the echo app's port>/x
+    assert elsewhere.startswith("http://127.0.0.1:") and not elsewhere.startswith(porteiro.url + "/")
+    session = requests.Session()
+    page = session.get(porteiro.url + "/oauth2/start", params={"rd": elsewhere}, headers=HTML, timeout=10)
+    landed = provider.log_in(session, page, "maria")
+    assert landed.status_code == 200 and landed.url == porteiro.url + "/", landed.url
+    assert landed.json()["headers"]["x-forwarded-user"] == "maria"
+
+
+def test_allowed_redirect_hosts_match_their_port(tmp_path, upstream):
+    """An allowed host without a port is allowed at its scheme's default port only; one listed
+    with a port (apps.example.org:8443) at that port only; our own host at its own origin only.
+    Seen through sign-out, whose return target goes to the provider as post_logout_redirect_uri."""
+    provider = start_mock_provider()
+    port = free_port()
+    porteiro = start_porteiro(tmp_path, provider, upstream, port,
+                              server_extra='  allowed_redirect_hosts: ["apps.example.org:8443", "plain.example.org"]\n')
+    home = porteiro.url + "/"
+    cases = {
+        "https://apps.example.org:8443/x": "https://apps.example.org:8443/x",
+        "https://apps.example.org/x": home,
+        "https://plain.example.org/x": "https://plain.example.org/x",
+        "http://plain.example.org/x": "http://plain.example.org/x",
+        "https://plain.example.org:8443/x": home,
+        f"http://127.0.0.1:{port}/x": f"http://127.0.0.1:{port}/x",
+        f"https://127.0.0.1:{port}/x": home,
+        f"http://127.0.0.1:{port + 1}/x": home,
+        "http://127.0.0.1/x": home,
+    }
+    try:
+        for target, expected in cases.items():
+            out = requests.get(porteiro.url + "/oauth2/sign_out", params={"rd": target}, headers=SAME_ORIGIN,
+                               allow_redirects=False, timeout=10)
+            assert out.status_code == 302 and out.headers["Location"].startswith(provider.issuer), target
+            sent = parse_qs(urlparse(out.headers["Location"]).query)["post_logout_redirect_uri"]
+            assert sent == [expected], f"rd={target}: {sent}"
+    finally:
+        stop(porteiro.process, provider.process)

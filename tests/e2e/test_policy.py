@@ -1,5 +1,8 @@
 """Who may pass: group policies, methods, optional routes and skip-auth rules, with real logins."""
+import time
+
 import requests
+from conftest import TOKEN_SECONDS, django_shell, free_port, start_django_provider, start_porteiro, stop
 from test_login import HTML, log_in
 
 
@@ -49,3 +52,48 @@ def test_skip_auth_matches_the_normalized_path_only(stack):
     for tricky in ["/app/health/../secret", "/app/health%2f..%2fsecret", "/app/health;x/../secret", "/app/healthz"]:
         response = requests.get(porteiro.url + tricky, headers=HTML, allow_redirects=False, timeout=10)
         assert response.status_code in (302, 400), f"{tricky} must not skip sign-in (got {response.status_code})"
+
+
+def test_email_rules_admit_only_verified_addresses(stack):
+    """allow.emails, allow.email_domains and forward-auth's allowed_emails / allowed_email_domains
+    read an address only when the IdP says `email_verified: true` (provider.require_verified_email,
+    on by default): anyone can type any address into an IdP that does not check it. Both providers
+    mark maria's verified and joao's not (tests/e2e/conftest.py, django_op/op/validators.py)."""
+    provider, porteiro = stack
+    maria, _ = log_in(provider, porteiro, "maria", path="/app/m")
+    joao, _ = log_in(provider, porteiro, "joao", path="/app/j")
+    for path in ["/by-email/x", "/by-domain/x"]:  # both users are listed by address and by domain
+        assert maria.get(porteiro.url + path, headers=HTML, allow_redirects=False, timeout=10).status_code == 200, path
+        assert joao.get(porteiro.url + path, headers=HTML, allow_redirects=False, timeout=10).status_code == 403, path
+    auth = porteiro.url + "/oauth2/auth"
+    for query, who in [("?allowed_emails=maria%40example.org", maria), ("?allowed_emails=joao%40example.org", joao)]:
+        expected = 202 if who is maria else 403
+        assert who.get(auth + query, timeout=10).status_code == expected, query
+    assert maria.get(auth + "?allowed_email_domains=example.org", timeout=10).status_code == 202
+    assert joao.get(auth + "?allowed_email_domains=example.org", timeout=10).status_code == 403
+    assert joao.get(auth, timeout=10).status_code == 202, "joao is signed in all the same"
+
+
+def test_leaving_a_group_takes_effect_within_one_token_lifetime(tmp_path, upstream):
+    """Groups and claims are read again from the ID token a refresh returns (django-oauth-toolkit
+    returns one on every refresh; Keycloak too): maria, removed from servidores at the IdP, loses
+    /admin/ at the next refresh instead of keeping it for the whole session."""
+    port = free_port()
+    provider = start_django_provider(tmp_path, port)
+    porteiro = start_porteiro(tmp_path, provider, upstream, port)
+    try:
+        maria, _ = log_in(provider, porteiro, "maria")
+        assert maria.get(porteiro.url + "/admin/x", headers=HTML, allow_redirects=False, timeout=10).status_code == 200
+        django_shell(provider, "from django.contrib.auth.models import Group, User; "
+                               "User.objects.get(username='maria').groups.remove(Group.objects.get(name='servidores'))")
+        deadline = time.time() + TOKEN_SECONDS + 2
+        while (answer := maria.get(porteiro.url + "/admin/x", headers=HTML, allow_redirects=False, timeout=10)
+               ).status_code == 200:
+            assert time.time() < deadline, "still admitted past one token lifetime after leaving the group"
+            time.sleep(0.3)
+        assert answer.status_code == 403
+        assert maria.get(porteiro.url + "/oauth2/userinfo", timeout=10).json()["groups"] == []
+        assert maria.get(porteiro.url + "/app/x", headers=HTML, allow_redirects=False, timeout=10).status_code == 200, \
+            "still signed in, only without the group"
+    finally:
+        stop(porteiro.process, provider.process)

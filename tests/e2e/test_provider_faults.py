@@ -6,8 +6,8 @@ import time
 
 import pytest
 import requests
-from conftest import (PORTEIRO_BIN, Provider, free_port, start_mock_provider, start_porteiro, wait_until_up,
-                      write_config)
+from conftest import (PORTEIRO_BIN, Provider, free_port, jwt_claims, start_mock_provider, start_porteiro,
+                      wait_until_up, write_config)
 from faulty_provider import FaultyProvider
 from test_login import log_in
 
@@ -154,3 +154,71 @@ def test_a_token_response_without_an_id_token_is_refused(faulty):
     wait_for_log(porteiro, "login failed")
     idp.faults.clear()
     log_in(idp.provider, porteiro)
+
+
+@pytest.mark.parametrize("value", [1e30, -1, "1e300"], ids=["1e30", "negative", "string-1e300"])
+def test_an_absurd_expires_in_at_login_counts_as_absent(faulty, value):
+    """`expires_in: 1e30` from the IdP used to trap converting it to an integer: one token answer
+    took the gateway down for everyone. Such a value now counts as absent (the JWT's own `exp`
+    schedules the refresh instead)."""
+    idp, porteiro = faulty
+    idp.faults["/token"] = ("set", "expires_in", value)
+    session, echo = log_in(idp.provider, porteiro)
+    assert porteiro.process.poll() is None, "the gateway is still running"
+    again = session.get(porteiro.url + "/app/again", headers=HTML, allow_redirects=False, timeout=10)
+    assert again.status_code == 200 and again.json()["headers"]["x-forwarded-user"] == "maria"
+
+
+def test_an_absurd_expires_in_at_refresh_counts_as_absent(faulty):
+    idp, porteiro = faulty
+    session, echo = log_in(idp.provider, porteiro)
+    first_token = echo["headers"]["authorization"]
+    idp.faults["/token"] = ("set", "expires_in", 1e30)
+    time.sleep(3)  # tokens live 5 s, Porteiro refreshes 3 s before expiry
+    refreshed = session.get(porteiro.url + "/app/refreshed", headers=HTML, allow_redirects=False, timeout=10)
+    assert porteiro.process.poll() is None, "the gateway is still running"
+    assert refreshed.status_code == 200 and refreshed.json()["headers"]["authorization"] != first_token
+    idp.faults.clear()
+    time.sleep(3)
+    later = session.get(porteiro.url + "/app/later", headers=HTML, allow_redirects=False, timeout=10)
+    assert later.status_code == 200, "refreshed again by the token's own exp"
+
+
+def test_an_expired_token_whose_refresh_fails_is_a_503_not_forwarded(faulty):
+    """Before expiry a failing IdP leaves the old token in use (above); once it has expired the
+    app must not get it: 503 with Retry-After, for pages and API calls alike, until the IdP
+    answers again."""
+    idp, porteiro = faulty
+    session, echo = log_in(idp.provider, porteiro)
+    expires = jwt_claims(echo["headers"]["authorization"].split(" ", 1)[1])["exp"]
+    idp.faults["/token"] = ("status", 500)
+    time.sleep(max(0.0, expires + 0.5 - time.time()))
+    for headers in [HTML, {"Accept": "application/json"}]:
+        down = session.get(porteiro.url + "/app/down", headers=headers, allow_redirects=False, timeout=10)
+        assert down.status_code == 503 and down.headers["Retry-After"] == "5", (headers, down.status_code)
+        assert "authorization" not in down.text and "x-forwarded-user" not in down.text, "nothing from the app"
+    wait_for_log(porteiro, "token refresh failed; session kept")
+    idp.faults.clear()
+    time.sleep(5.5)  # a failed refresh is tried again after 5 s
+    back = session.get(porteiro.url + "/app/back", headers=HTML, allow_redirects=False, timeout=10)
+    assert back.status_code == 200
+    assert jwt_claims(back.json()["headers"]["authorization"].split(" ", 1)[1])["exp"] > time.time()
+
+
+def test_an_idp_that_answers_the_code_exchange_slowly_still_logs_in(tmp_path, upstream):
+    """The ID token is checked against the clock after the exchange, not the callback's arrival:
+    an IdP that takes 2.5 s (more than the e2e's 1 s clock skew) issues a token that is not "from
+    the future"."""
+    port = free_port()
+    idp = FaultyProvider(port)
+    porteiro = start_porteiro(tmp_path, idp.provider, upstream, port)
+    try:
+        idp.faults["/token"] = ("delay", 2.5)
+        session, page = attempt_login(idp.provider, porteiro)
+        assert page.status_code == 200, page.text[:300]
+        assert "issuedInTheFuture" not in porteiro.log_text()
+        assert session_cookie(session), "a session was made"
+    finally:
+        porteiro.process.terminate()
+        porteiro.process.wait(timeout=10)
+        idp.stop()
