@@ -266,4 +266,19 @@ import Testing
         #expect(CookieChunks.isConflicting(CookieHeader(["_p_1=x; _p_0=y; _p_1=z"]), name: "_p"))
         #expect(!CookieChunks.isConflicting(CookieHeader(["_p_0=x; _p_1=y; other=1; other=2"]), name: "_p"))
     }
+
+    /// A copy planted by a sibling subdomain carries `Domain=<parent>`: only a deletion with that
+    /// attribute removes it. An address has no parent domain.
+    @Test func deletionsCoverParentDomainsButNotAddresses() {
+        let settings = CookieSettings(name: "_p", secure: false)
+        let jar = CookieHeader(["_p=a; _p=b"])
+        let named = CookieChunks.deleteConflicting(settings: settings, present: jar, requestPath: "/admin/x", host: "app.example.org:8080")
+        #expect(named.contains("_p=; Path=/admin; Max-Age=0; Domain=example.org; HttpOnly; SameSite=Lax"))
+        #expect(named.contains("_p=; Path=/; Max-Age=0; Domain=app.example.org; HttpOnly; SameSite=Lax"))
+        #expect(!named.contains { $0.contains("Domain=org;") }, "a top-level domain never")
+        for address in ["127.0.0.1", "127.0.0.1:4180", "[::1]:4180"] {
+            let deletions = CookieChunks.deleteConflicting(settings: settings, present: jar, requestPath: "/a", host: address)
+            #expect(!deletions.isEmpty && !deletions.contains { $0.contains("Domain=") }, "\(address)")
+        }
+    }
 }
