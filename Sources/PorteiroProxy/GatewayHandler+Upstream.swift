@@ -73,9 +73,13 @@ extension GatewayHandler: UpstreamResponseReceiver {
             settings.metrics(for: exchange.log).upstreamResponded(afterNanoseconds: (.now() - exchange.log.start).nanoseconds)
             if head.status == .switchingProtocols {
                 guard let upgrade = exchange.upgrade, upgrade.accepts(head) else {
-                    return refuseProtocolSwitch(exchange)
+                    return refuseUpstreamResponse(.appSwitchedProtocols, reason: "101 Switching Protocols that answers no WebSocket handshake")
                 }
                 return beginTunnel(head, context: context)
+            }
+            guard (200...599).contains(head.status.code) else {
+                // The client would get a status line no HTTP client can read (`011`, `999`).
+                return refuseUpstreamResponse(.appUnreachable, reason: "invalid response status \(head.status.code)")
             }
             var clientHead = settings.rewriter.clientResponse(
                 head, clientKeepAlive: exchange.clientKeepAlive && exchange.requestComplete, requestID: exchange.requestID)
@@ -97,15 +101,16 @@ extension GatewayHandler: UpstreamResponseReceiver {
         }
     }
 
-    /// A `101` that answers no WebSocket handshake of this request: what follows it would be raw
-    /// bytes Porteiro cannot check, so the upstream connection is dropped and the client gets 502.
-    private func refuseProtocolSwitch(_ exchange: ProxyExchange) {
+    /// A response head Porteiro will not pass on — a `101` that answers no WebSocket handshake of
+    /// this request (what follows would be raw bytes Porteiro cannot check), a status outside
+    /// 200–599: the upstream connection is dropped and the client gets 502.
+    private func refuseUpstreamResponse(_ text: PageText, reason: String) {
         guard let connection else { return }
         self.connection = nil
         connection.handler.receiver = nil
         connection.channel.close(promise: nil)
         self.exchange?.responseHeadReceived = false
-        respondWithError(.badGateway, .appSwitchedProtocols, reason: "101 Switching Protocols that answers no WebSocket handshake")
+        respondWithError(.badGateway, text, reason: reason)
     }
 
     func upstreamReadComplete() {

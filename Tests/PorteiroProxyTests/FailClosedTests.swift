@@ -246,3 +246,16 @@ extension FailClosedTests {
         #expect(sent.hasSuffix("2\r\nhi\r\n0\r\n\r\n") && !sent.contains("admin"))
     }
 }
+
+extension FailClosedTests {
+    /// Found by the `request` fuzz target: an upstream's `011` status line was passed on, and the
+    /// client got a status line no HTTP client can read.
+    @Test(arguments: ["011", "099", "600", "999"])
+    func anUpstreamStatusOutsideTheHTTPRangeIs502(status: String) throws {
+        let gateway = try Self.gateway()
+        try gateway.clientSends("GET /public/x HTTP/1.1\r\nHost: p\r\n\r\n", byteByByte: false)
+        _ = try gateway.upstreamReceived(0)
+        try gateway.upstreamSends(0, "HTTP/1.1 \(status) Odd\r\nContent-Length: 0\r\n\r\n")
+        #expect(try gateway.clientReceived().hasPrefix("HTTP/1.1 502 Bad Gateway"))
+    }
+}
