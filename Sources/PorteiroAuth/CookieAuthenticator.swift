@@ -50,7 +50,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.provider = provider
         self.directory = directory
         self.client = client
-        self.sealer = Self.sealer(for: session)
+        self.sealer = Self.sealer(for: session, provider: provider)
         self.sessions = sessions ?? CookieSessionStore(sealer: sealer)
         self.cookies = CookieSettings(
             name: session.cookieName, secure: PublicURL.parse(publicURL)?.scheme == .https, domain: session.cookieDomain,
@@ -77,8 +77,10 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     public static let systemClock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
 
     /// Seals cookies (and session rows) under `session.secrets`: the first seals, all open.
-    public static func sealer(for session: SessionConfig) -> SessionSealer {
-        SessionSealer(secrets: session.secrets.compactMap(SessionSecret.decode))
+    /// Bound to the provider's issuer and client id: another deployment sharing the secrets (with
+    /// another IdP, say) cannot hand out sessions this one accepts.
+    public static func sealer(for session: SessionConfig, provider: ProviderConfig) -> SessionSealer {
+        SessionSealer(secrets: session.secrets.compactMap(SessionSecret.decode), context: provider.issuer + " " + provider.clientID)
     }
 
     /// The provider is loaded and the revocation list is fresh enough to trust.

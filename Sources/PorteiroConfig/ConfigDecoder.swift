@@ -47,6 +47,7 @@ struct ConfigDecoder {
         if let n = e["max_header_count"], let v = reader.int(n, in: 8...1_000) { server.maxHeaderCount = v }
         if let n = e["threads"], let v = reader.int(n, in: 0...256) { server.threads = v }
         if let n = e["underscores_in_headers"], let v = reader.bool(n) { server.underscoresInHeaders = v }
+        if let n = e["max_connections"], let v = reader.int(n, in: 0...10_000_000) { server.maxConnections = v }
         if let n = e["metrics_path"], let v = reader.string(n) { server.metricsPath = v }
         if let n = e["metrics_listen"], let v = reader.string(n) { server.metricsListen = v }
         if let n = e["tls"], let t = reader.mapping(n, keys: ConfigKeys.tls) {

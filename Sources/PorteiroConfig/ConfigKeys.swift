@@ -10,7 +10,7 @@ public enum ConfigKeys {
     public static let server: Set = [
         "listen", "public_url", "trusted_proxies", "allowed_redirect_hosts", "templates_dir", "shutdown_grace", "idle_timeout",
         "max_header_bytes", "max_header_count", "config_poll_interval", "metrics_path", "metrics_listen", "tls", "threads",
-        "underscores_in_headers",
+        "underscores_in_headers", "max_connections",
     ]
     public static let tls: Set = ["certificate_file", "key_file", "http2"]
     public static let upstream: Set = ["connect_timeout", "idle_timeout", "max_lifetime", "max_idle_per_upstream", "ca_file", "insecure_skip_verify"]

@@ -65,6 +65,15 @@ public enum ConfigValidator {
             if !enforcing, route.allow != nil {
                 report("\(path).allow", "applies only to routes with auth: required or bearer")
             }
+            if let allow = route.allow {
+                let lists = [("groups", allow.groups), ("roles", allow.roles), ("emails", allow.emails), ("email_domains", allow.emailDomains)]
+                    + allow.claims.sorted { $0.key < $1.key }.map { ("claims.\($0.key)", $0.value) }
+                for (key, values) in lists {
+                    for (entryIndex, value) in values.enumerated() where value.allSatisfy(\.isWhitespace) {
+                        report("\(path).allow.\(key)[\(entryIndex)]", "is empty (a variable that was not set?): it names no one")
+                    }
+                }
+            }
             if let allow = route.allow, allow.groups.isEmpty, allow.roles.isEmpty, allow.emails.isEmpty,
                 allow.emailDomains.isEmpty, allow.claims.isEmpty
             {

@@ -70,6 +70,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var tls: TLSConfig?
     /// Event-loop threads; 0 = one per core.
     public var threads: Int = 0
+    /// Client connections open at once; one more is closed at once. 0 = derived from the process's
+    /// descriptor limit (half of it, less a reserve), so `accept` never runs out of descriptors.
+    public var maxConnections: Int = 0
     /// Pass client headers whose names hold `_`. Off, as in nginx: WSGI/CGI apps read
     /// `X_Forwarded_User` as `X-Forwarded-User`, so such a header could impersonate anyone.
     public var underscoresInHeaders = false

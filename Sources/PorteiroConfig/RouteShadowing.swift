@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Routes that undo each other's protection: a route behind a login or an `allow` whose upstream
 /// is also reachable, at the same paths, through a weaker route — via another `Host`, a stripped
 /// prefix or another base path. The route table sends each request to one route, but the app
@@ -37,12 +43,33 @@ public enum RouteShadowing {
             guard case .success(let upstream) = UpstreamAddress.parse(route.upstream) else { return nil }
             self.index = index
             self.route = route
-            self.origin = "\(upstream.scheme.rawValue)://\(upstream.host):\(upstream.port)"
+            self.origin = "\(upstream.scheme.rawValue)://\(Self.canonicalHost(upstream.host)):\(upstream.port)"
             self.space = upstream.basePath + (route.stripPrefix ? "/" : route.path)
             switch route.auth {
             case .none, .optional: strength = 0
             case .required, .bearer: strength = route.allow == nil ? 1 : 2
             }
+        }
+
+        /// One name per machine where the configuration alone can tell: case and a trailing dot
+        /// ignored, IPv4 in any form `inet_aton` reads (`127.1`), and every loopback name and
+        /// address (`localhost`, `127.0.0.0/8`, `::1`, `::ffff:127.0.0.1`) as one.
+        static func canonicalHost(_ host: String) -> String {
+            var name = host.lowercased()
+            if name.hasSuffix(".") { name.removeLast() }
+            if name == "localhost" || name.hasSuffix(".localhost") { return "loopback" }
+            var address = in_addr()
+            if !name.contains(":"), inet_aton(name, &address) != 0 {
+                let bytes = withUnsafeBytes(of: address.s_addr) { Array($0) }
+                return bytes.first == 127 ? "loopback" : bytes.map(String.init).joined(separator: ".")
+            }
+            if let bytes = IPRange.parseAddress(name) {
+                if bytes == Array(repeating: 0, count: 15) + [1] { return "loopback" }
+                if bytes.prefix(12).elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]) {
+                    return bytes[12] == 127 ? "loopback" : bytes.suffix(4).map(String.init).joined(separator: ".")
+                }
+            }
+            return name
         }
 
         var summary: String { "\(route.path) on \(route.host ?? "any host"), auth: \(route.auth.rawValue)" }

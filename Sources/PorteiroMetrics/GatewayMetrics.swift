@@ -19,6 +19,8 @@ public final class GatewayMetrics: Sendable {
     public let configReloads: CoreMetrics.Counter
     public let configReloadFailures: CoreMetrics.Counter
     public let openConnections: CoreMetrics.Meter
+    /// Connections closed at once because `server.max_connections` were open.
+    public let connectionsRefused: CoreMetrics.Counter
     /// Requests Porteiro answered itself before any route matched (health, 404, login endpoints).
     public let unrouted: RouteMetrics
 
@@ -37,6 +39,7 @@ public final class GatewayMetrics: Sendable {
         configReloads = CoreMetrics.Counter(label: "porteiro_config_reloads_total", factory: factory)
         configReloadFailures = CoreMetrics.Counter(label: "porteiro_config_reload_failures_total", factory: factory)
         openConnections = CoreMetrics.Meter(label: "porteiro_open_connections", factory: factory)
+        connectionsRefused = CoreMetrics.Counter(label: "porteiro_connections_refused_total", factory: factory)
         unrouted = RouteMetrics(name: "-", factory: factory)
         // A restart (after a crash, say) shows as a change of this value: every connection of the
         // process was lost then. `changes(porteiro_start_time_seconds[1h]) > 0` alerts on it.

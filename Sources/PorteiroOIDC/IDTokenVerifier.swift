@@ -85,6 +85,9 @@ public struct IDTokenVerifier: Sendable {
             throw Failure(reason: .malformed)
         }
         guard let alg = header.alg else { throw Failure(reason: .algorithmNotAllowed) }
+        // RFC 7515 §4.1.11: a `crit` header lists extensions the verifier must understand; Porteiro
+        // understands none, so such a token is refused rather than half-checked.
+        guard header.fields["crit"] == nil else { throw Failure(reason: .malformed) }
         if let (digest, size) = Self.hmacDigests[alg], let hmacSecret {
             guard hmacSecret.utf8.count >= size else { throw Failure(reason: .algorithmNotAllowed) }
             // A collection holding only the client secret, for this one algorithm (logins are rare).
@@ -119,9 +122,10 @@ public struct IDTokenVerifier: Sendable {
             guard audiences.contains(where: accepted.contains) else { throw Failure(reason: .wrongAudience) }
             // An ID token (Keycloak's `typ: ID`, a nonce or a hash of another token) or a logout
             // token (`events`) is proof of a login at a client, not a grant to call an API.
-            let kind = claims["typ"]?.string?.lowercased()
+            // A `typ` claim is Keycloak's: it must say `Bearer`, as a string (an array is no answer).
+            let kind = claims["typ"]
             if claims.nonce != nil || claims["at_hash"] != nil || claims["c_hash"] != nil || claims["events"] != nil
-                || (kind != nil && kind != "bearer")
+                || (kind != nil && kind?.string?.lowercased() != "bearer")
             {
                 throw Failure(reason: .notAnAccessToken)
             }

@@ -61,8 +61,12 @@ public struct LogoutTokenVerifier: Sendable {
             throw refuse("notALogoutToken")
         }
         guard claims["nonce"] == nil else { throw refuse("nonceNotAllowed") }
-        let subject = claims.subject.flatMap { $0.isEmpty ? nil : $0 }
-        let sid = claims["sid"]?.string.flatMap { $0.isEmpty ? nil : $0 }
+        // A `sid` or `sub` that is there but no string is refused, not read as absent: an absent
+        // `sid` widens the logout to every session of the subject.
+        if let sid = claims["sid"], sid.string?.isEmpty != false { throw refuse("invalidSessionID") }
+        if let sub = claims["sub"], sub.string?.isEmpty != false { throw refuse("invalidSubject") }
+        let subject = claims.subject
+        let sid = claims["sid"]?.string
         guard subject != nil || sid != nil else { throw refuse("missingSubjectAndSession") }
         return Logout(tokenID: tokenID, subject: subject, sid: sid, issuedAt: issuedAtSeconds)
     }

@@ -39,15 +39,21 @@ public struct TokenResponse: Sendable, Equatable, Codable {
         }
     }
 
-    /// Unix seconds when the access token expires: from `expires_in` (RFC 6749 only recommends it),
-    /// else from the `exp` of a JWT access token — read, not verified, since it only schedules the
-    /// next refresh — else 0 (unknown: no refresh is scheduled). A value that is no sane number of
-    /// seconds (negative, NaN, 1e30) counts as absent.
+    /// Unix seconds when the access token expires: the earlier of `expires_in` (RFC 6749 only
+    /// recommends it) and the `exp` of a JWT access token — read, not verified, since it only
+    /// schedules the next refresh; an IdP whose two disagree must not have a token forwarded past
+    /// its own `exp`. 0 when neither is known (no refresh is scheduled). A value that is no sane
+    /// number of seconds (negative, NaN, 1e30) counts as absent.
     public func accessTokenExpiresAt(now: Int64) -> Int64 {
+        var expiry: Int64?
         if let expiresIn, let seconds = UnixSeconds.bounded(expiresIn), seconds <= UnixSeconds.latest - now {
-            return now + seconds
+            expiry = now + seconds
         }
-        guard let parsed = try? DefaultJWTParser().parse(Array(accessToken.utf8), as: IDTokenClaims.self) else { return 0 }
-        return parsed.payload["exp"]?.unixSeconds ?? 0
+        if let parsed = try? DefaultJWTParser().parse(Array(accessToken.utf8), as: IDTokenClaims.self),
+            let exp = parsed.payload["exp"]?.unixSeconds
+        {
+            expiry = min(expiry ?? exp, exp)
+        }
+        return expiry ?? 0
     }
 }

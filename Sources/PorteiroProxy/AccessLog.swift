@@ -3,20 +3,22 @@ import NIOCore
 import NIOHTTP1
 import PorteiroMetrics
 
-/// What the access-log line of one request says. Never the query string (it may carry tokens),
-/// never cookies or authorization headers. Text is formatted only when the line is written.
+/// What the access-log line of one request says. Never the query string, `;parameters` or the
+/// userinfo of an absolute-form target (any of them may carry a token or password), never cookies
+/// or authorization headers: the path is the normalized routing path, and only a target and host
+/// that parsed are logged at all. Text is formatted only when the line is written.
 struct AccessLogEntry {
     let method: HTTPMethod
-    let host: String?
-    let uri: String
     let start: NIODeadline
+    /// The `Host` once it is known to be a host name; `-` until then.
+    var host: String?
+    /// `RequestTarget.routingPath` once the target parsed; `-` until then.
+    var path = "-"
     /// `Route.index` of the route that matched; nil for Porteiro's own answers before routing.
     var routeIndex: Int?
 
-    init(method: HTTPMethod, host: String?, uri: String, start: NIODeadline) {
+    init(method: HTTPMethod, start: NIODeadline) {
         self.method = method
-        self.host = host
-        self.uri = uri
         self.start = start
     }
 
@@ -25,7 +27,7 @@ struct AccessLogEntry {
         logger.info(
             "request",
             metadata: [
-                "method": "\(method.rawValue)", "host": "\(host ?? "-")", "path": "\(uri.prefix(while: { $0 != "?" }))",
+                "method": "\(method.rawValue)", "host": "\(host ?? "-")", "path": "\(path)",
                 "status": "\(status)", "bytes": "\(bytes)", "duration_us": "\(micros)", "upstream": "\(upstream ?? "-")",
                 "request_id": "\(requestID)",
             ]

@@ -23,6 +23,9 @@ extension GatewayHandler {
             let page = settings.pages.error(status, text, requestID: request.requestID, request: head.headers)
             answer(page, head: head, log: log, requestID: request.requestID, context: context)
         }
+        guard let queryPolicy = Self.queryPolicy(request.target.query) else {
+            return refuse(.badRequest, .badPath, reason: "a query parameter other than allowed_groups, allowed_emails, allowed_email_domains")
+        }
         let route: Route?
         switch OriginalRequest.read(head.headers, peerIsTrusted: peer.isTrusted) {
         case .absent:
@@ -32,10 +35,13 @@ extension GatewayHandler {
         case .untrusted:
             return refuse(.forbidden, .untrustedOriginal, reason: "original URI from a peer not in server.trusted_proxies")
         case .request(let original):
-            guard let found = settings.routes.route(host: original.host, path: original.target.routingPath) else {
-                return refuse(.forbidden, .noRoute, reason: "no route for the original URI")
+            let found: Route
+            switch settings.routes.lookup(host: original.host, target: original.target) {
+            case .route(let route): found = route
+            case .none: return refuse(.forbidden, .noRoute, reason: "no route for the original URI")
+            case .ambiguous: return refuse(.badRequest, .badPath, reason: "original URI read differently by different servers")
             }
-            if found.auth == .none || found.skipsAuth(method: original.method, path: original.target.routingPath) {
+            if found.auth == .none || found.skipsAuth(method: original.method, target: original.target) {
                 return answer(.plain(.accepted, ""), head: head, log: log, requestID: request.requestID, context: context)
             }
             if found.auth == .bearer, !found.allowSession {
@@ -46,7 +52,8 @@ extension GatewayHandler {
         }
         switch authenticator.authenticate(request) {
         case .signedIn(let user):
-            answer(forwardAuthAnswer(user, route: route, request: request), head: head, log: log, requestID: request.requestID, context: context)
+            answer(forwardAuthAnswer(user, route: route, queryPolicy: queryPolicy, request: request), head: head, log: log,
+                   requestID: request.requestID, context: context)
         case .anonymous(let clearCookies) where route?.auth == .optional:
             var accepted = LocalResponse.plain(.accepted, "")
             for cookie in clearCookies { accepted.headers.add(name: "Set-Cookie", value: cookie) }
@@ -60,7 +67,7 @@ extension GatewayHandler {
         case .pending(let pending):
             answerAfter({ await authenticator.resolve(pending, request: request) }, head: head, log: log, requestID: request.requestID) {
                 switch $0 {
-                case .signedIn(let user): return self.forwardAuthAnswer(user, route: route, request: request)
+                case .signedIn(let user): return self.forwardAuthAnswer(user, route: route, queryPolicy: queryPolicy, request: request)
                 case .unavailable: return self.unavailablePage(request)
                 case .anonymous, .pending:
                     return self.settings.pages.error(.unauthorized, .signInRequired, requestID: request.requestID, request: head.headers)
@@ -73,10 +80,12 @@ extension GatewayHandler {
 
     /// The policy of `allowed_groups`, `allowed_emails` and `allowed_email_domains` (comma-separated;
     /// any one admits). A parameter that is present but names nothing (`allowed_groups=` from an
-    /// unset nginx variable) admits no one, rather than everyone.
-    static func queryPolicy(_ query: String) -> AccessPolicy {
+    /// unset nginx variable) admits no one, rather than everyone; any other parameter (a typo such as
+    /// `allowed_group=`, which would otherwise be ignored) makes the query unreadable: nil.
+    static func queryPolicy(_ query: String) -> AccessPolicy? {
         let parameters = FormEncoding.decode(query.dropFirst())
         let names = ["allowed_groups", "allowed_emails", "allowed_email_domains"]
+        guard parameters.keys.allSatisfy(names.contains) else { return nil }
         var lists: [String: [String]] = [:]
         for name in names {
             guard let value = parameters[name] else { continue }
@@ -118,9 +127,9 @@ extension GatewayHandler {
         return LocalResponse(status: .ok, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: body)
     }
 
-    private func forwardAuthAnswer(_ user: SignedInUser, route: Route?, request: AuthRequest) -> LocalResponse {
+    private func forwardAuthAnswer(_ user: SignedInUser, route: Route?, queryPolicy: AccessPolicy, request: AuthRequest) -> LocalResponse {
         let routePolicy = route?.auth == .required || route?.auth == .bearer ? route?.policy : nil
-        for policy in [Self.queryPolicy(request.target.query), routePolicy ?? .anySignedInUser]
+        for policy in [queryPolicy, routePolicy ?? .anySignedInUser]
         where policy.decide(user.policySubject) == .deny {
             logger.notice("access denied", metadata: ["endpoint": "/oauth2/auth", "user": "\(user.user)", "rule": "\(policy)", "request_id": "\(request.requestID)"])
             var page = settings.pages.error(.forbidden, .notAllowed(user: user.user), requestID: request.requestID, request: request.headers, signOut: true)
@@ -130,7 +139,11 @@ extension GatewayHandler {
         var headers: HTTPHeaders = ["X-Auth-Request-User": user.user, "X-Auth-Request-Preferred-Username": user.user, "Cache-Control": "no-store"]
         if !user.email.isEmpty { headers.add(name: "X-Auth-Request-Email", value: user.email) }
         if !user.groups.isEmpty { headers.add(name: "X-Auth-Request-Groups", value: user.groups.joined(separator: ",")) }
-        if settings.forwardAuthAccessToken { headers.add(name: "X-Auth-Request-Access-Token", value: user.accessToken) }
+        // Only the front proxy may read the token: a page's script calling `/oauth2/auth` itself
+        // would otherwise get what the HttpOnly cookie keeps from it.
+        if settings.forwardAuthAccessToken, peer.isTrusted {
+            headers.add(name: "X-Auth-Request-Access-Token", value: user.accessToken)
+        }
         for cookie in user.setCookies { headers.add(name: "Set-Cookie", value: cookie) }
         return LocalResponse(status: .accepted, headers: headers, body: "")
     }

@@ -89,14 +89,16 @@ extension GatewayHandler: UpstreamResponseReceiver {
             exchange.responseBytes += buffer.readableBytes
             self.exchange = exchange
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        case .end(let trailers):
+        case .end:
             exchange.responseComplete = true
             self.exchange = exchange
             // Flushed here, not at read-complete: an `.end` decoded at the upstream's EOF
             // (HTTP/1.0, close-delimited bodies) is followed by no read-complete.
             let keepAlive = exchange.clientKeepAlive && exchange.requestComplete
             completeExchange(keepAlive: keepAlive)
-            let written = context.writeAndFlush(wrapOutboundOut(.end(trailers)))
+            // An app's trailer fields are not passed on: a `Set-Cookie` there would escape the
+            // filtering its head went through.
+            let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
             afterFinalWrite(keepAlive: keepAlive, written: written, context: context)
         }
     }

@@ -188,20 +188,27 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             peer.isTrusted = settings.trustedProxies.contains { $0.contains(peerBytes) }
         }
         let requestID = RequestIDGenerator.accepted(from: head.headers, peer: peer) ?? requestIDs.next()
-        var log = AccessLogEntry(method: head.method, host: head.headers.first(name: "host"), uri: head.uri, start: .now())
+        var log = AccessLogEntry(method: head.method, start: .now())
         func refuse(_ status: HTTPResponseStatus, _ text: PageText, headers: HTTPHeaders = [:]) {
             let page = settings.pages.error(status, text, requestID: requestID, request: head.headers, extraHeaders: headers)
             answer(page, head: head, log: log, requestID: requestID, context: context)
         }
 
-        if let (status, message) = RequestFraming.problem(in: head) {
+        if let (status, message) = RequestFraming.problem(in: head, maxHeaderCount: settings.maxHeaderCount) {
             return refuse(status, message)
         }
+        log.host = head.headers.first(name: "host")
         guard case .success(let target) = RequestTarget.parse(head.uri) else {
             return refuse(.badRequest, .badPath)
         }
         if let authority = target.authority, !RequestFraming.sameHost(authority, head.headers.first(name: "host")) {
             return refuse(.badRequest, .oneHost)
+        }
+        log.path = target.routingPath
+        // Porteiro's own paths match only as written: `/oauth2/auth;x` is no `/oauth2/auth` to the
+        // front proxy that keeps `/oauth2/auth` internal, so it is none here either.
+        if target.hasParameters, isOwnPath(target.routingPath) {
+            return refuse(.badRequest, .badPath)
         }
         if let health = HealthEndpoint(path: target.routingPath) {
             let ready = readiness.isReady && (settings.authenticator?.isReady ?? true)
@@ -229,9 +236,15 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             }
         }
-        let host = head.headers.first(name: "host") ?? target.authority
-        guard let route = settings.routes.route(host: host, path: target.routingPath) else {
+        let route: Route
+        switch settings.routes.lookup(host: head.headers.first(name: "host") ?? target.authority, target: target) {
+        case .route(let found):
+            route = found
+        case .none:
             return refuse(.notFound, .noRoute)
+        case .ambiguous:
+            logger.notice("path read differently by different servers", metadata: ["request_id": "\(requestID)"])
+            return refuse(.badRequest, .badPath)
         }
         log.routeIndex = route.index
         if route.isDirectoryWithoutSlash(target.routingPath) {
@@ -243,10 +256,16 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let methods = route.methods, !methods.contains(head.method.rawValue) {
             return refuse(.methodNotAllowed, .methodNotAllowed, headers: ["Allow": methods.sorted().joined(separator: ", ")])
         }
-        if route.auth == .none || route.skipsAuth(method: head.method.rawValue, path: target.routingPath) {
+        if route.auth == .none || route.skipsAuth(method: head.method.rawValue, target: target) {
             return proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context)
         }
         authorize(head, route: route, target: target, request: request(), log: log, context: context)
+    }
+
+    /// A path Porteiro answers itself: health, metrics, and `/oauth2/…` when login is configured.
+    private func isOwnPath(_ path: String) -> Bool {
+        HealthEndpoint(path: path) != nil || path == settings.metricsPath
+            || (settings.authenticator != nil && path.hasPrefix("/oauth2/"))
     }
 
     /// Starts proxying: rewrites the head and leases an upstream connection (unless `connect` is

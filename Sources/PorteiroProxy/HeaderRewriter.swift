@@ -154,11 +154,17 @@ public struct HeaderRewriter: Sendable {
     }
 
     /// The head to send the client. Body framing is left to NIO's response encoder, which knows
-    /// the request method (HEAD) and the client's HTTP version.
+    /// the request method (HEAD) and the client's HTTP version. An app can never set, replace or
+    /// delete Porteiro's own cookies (one app planting a session that another then believes).
     public func clientResponse(_ head: HTTPResponseHead, clientKeepAlive: Bool, requestID: String) -> HTTPResponseHead {
         var headers = head.headers
         let upgrade = head.status == .switchingProtocols ? headers.first(name: "upgrade") : nil
         Self.removeHopByHop(&headers)
+        if let cookiePrefix, headers.contains(name: "set-cookie") {
+            let kept = headers["set-cookie"].filter { !Self.isPorteiroCookie(setCookie: $0, prefix: cookiePrefix) }
+            headers.remove(name: "set-cookie")
+            for value in kept { headers.add(name: "Set-Cookie", value: value) }
+        }
         if let upgrade {
             headers.add(name: "Connection", value: "upgrade")
             headers.add(name: "Upgrade", value: upgrade)
@@ -204,6 +210,17 @@ public struct HeaderRewriter: Sendable {
     /// A client must not be able to drop framing by naming it in `Connection`.
     private static func isFramingHeader(_ name: String) -> Bool {
         name.lowercased() == "content-length" || name.lowercased() == "host"
+    }
+
+    /// True when a `Set-Cookie` value names one of Porteiro's cookies (any case of `__Host-`, leading
+    /// spaces ignored, as browsers do).
+    static func isPorteiroCookie(setCookie value: String, prefix: String) -> Bool {
+        var name = value.prefix { $0 != "=" && $0 != ";" }.drop { $0 == " " || $0 == "\t" }
+        while name.last == " " || name.last == "\t" { name = name.dropLast() }
+        if name.lowercased().hasPrefix("__host-") || name.lowercased().hasPrefix("__secure-") {
+            name = name.drop { $0 != "-" }.dropFirst()
+        }
+        return name == prefix || name.hasPrefix(prefix + "_")
     }
 
     /// The `Cookie` values without Porteiro's own cookies, joined; nil when none is left.

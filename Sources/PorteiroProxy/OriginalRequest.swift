@@ -43,6 +43,7 @@ struct OriginalRequest {
         let hosts = headers["x-forwarded-host"]
         guard hosts.count <= 1 else { return .unreadable(reason: "several X-Forwarded-Host headers") }
         let host = hosts.first ?? headers.first(name: "host")
+        if let host, !RequestFraming.isHost(host) { return .unreadable(reason: "original host is not a host name") }
         if let authority = target.authority, !RequestFraming.sameHost(authority, host) {
             return .unreadable(reason: "original URI names another host")
         }

@@ -22,6 +22,8 @@ extension PageText {
         en: "The request path is not acceptable.", ptBR: "O caminho da requisição não é aceitável.")
     public static let untrustedOriginal = PageText(
         en: "This gateway does not trust the proxy that asked.", ptBR: "Este gateway não confia no proxy que perguntou.")
+    public static let badHost = PageText(
+        en: "The request's host is not a valid host name.", ptBR: "O host da requisição não é um nome de host válido.")
     public static let unreadable = PageText(en: "The request could not be read.", ptBR: "A requisição não pôde ser lida.")
     public static let oneHost = PageText(
         en: "The request must name exactly one host (one Host header, agreeing with the request's authority).",

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import PorteiroConfig
 import PorteiroRouting
 
 /// One request/response pair being proxied, from the client's head to both `.end`s.
@@ -57,6 +58,16 @@ public enum RequestFraming {
         return headers.first(name: "content-length").map { $0 != "0" } ?? false
     }
 
+    /// `name[:port]`, `address[:port]` or `[v6][:port]`, each label non-empty (one trailing dot
+    /// allowed): a `Host` nothing else reads differently. `a:80:80`, `a..b`, `.a`, `a b`, `user@a`
+    /// are refused — a server behind could still pick a virtual host from them.
+    public static func isHost(_ text: String) -> Bool {
+        guard let (host, _) = splitHostPort(Substring(text), defaultPort: 0), !host.isEmpty else { return false }
+        if text.hasPrefix("[") { return true }
+        let name = host.hasSuffix(".") ? host.dropLast() : Substring(host)
+        return !name.isEmpty && !name.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty)
+    }
+
     /// True when an absolute-form target's authority names the host `Host` names (RFC 9112 §3.2.2
     /// lets a server prefer either; Porteiro refuses a request whose two hosts disagree, since the
     /// route and the app could each pick another). An explicit default port counts as none.
@@ -73,11 +84,15 @@ public enum RequestFraming {
     /// Why a head cannot be forwarded safely, or nil. Porteiro and the upstream must agree where
     /// each request ends, or one request can smuggle another past the gateway.
     /// (Header size and count limits are the decoder's, see `GatewayPipeline`.)
-    static func problem(in head: HTTPRequestHead) -> (HTTPResponseStatus, PageText)? {
+    static func problem(in head: HTTPRequestHead, maxHeaderCount: Int) -> (HTTPResponseStatus, PageText)? {
+        // The HTTP/1 decoder counts too; HTTP/2 header blocks arrive whole, so this is their limit.
+        if head.headers.count > maxHeaderCount { return (.requestHeaderFieldsTooLarge, .unreadable) }
         let hosts = head.headers[canonicalForm: "host"]
         if hosts.count > 1 || (head.version.major == 1 && head.version.minor >= 1 && hosts.isEmpty) {
             return (.badRequest, .oneHost)
         }
+        // The value as it will be routed on and forwarded, untrimmed (HTTP/2 trims nothing).
+        if let host = head.headers.first(name: "host"), !isHost(host) { return (.badRequest, .badHost) }
         let codings = head.headers[canonicalForm: "transfer-encoding"]
         if !codings.isEmpty {
             guard codings.count == 1, codings[0].lowercased() == "chunked" else {

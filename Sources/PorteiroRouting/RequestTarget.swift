@@ -4,7 +4,15 @@
 ///
 /// Normalization: percent-encoded unreserved characters are decoded (`%2e` is `.`, RFC 3986 §2.3),
 /// dot segments are removed, repeated slashes merged. Encoded `/`, `\` and NUL, raw backslashes,
-/// control characters and raw non-ASCII bytes are refused, since servers disagree about them.
+/// control characters and raw non-ASCII bytes are refused, since servers disagree about them. Bytes
+/// RFC 3986 does not allow raw but browsers send anyway (`{ } | ^ " < >` and the backtick in
+/// paths and queries, non-ASCII in queries) are percent-encoded, which means the same to every
+/// server and is what an HTTP client may put on the wire.
+///
+/// `;parameters` are read two ways by the servers behind Porteiro: as part of the segment's name
+/// (nginx, most frameworks) or stripped before dot segments are resolved (servlet containers:
+/// `/x/.;/../admin` is `/admin` to Tomcat). `routingPaths` holds every reading; the route must be the
+/// same under each, or the request is refused (see `RouteTable.lookup`).
 public struct RequestTarget: Sendable, Equatable {
     /// The normalized path that is forwarded upstream (segment `;parameters` kept).
     public var path: String
@@ -15,6 +23,13 @@ public struct RequestTarget: Sendable, Equatable {
     public var query: String
     /// The authority of an absolute-form target (`GET http://host/path`), which replaces `Host`.
     public var authority: String?
+    /// `routingPath`, then any other path a server could take this target for when `;parameters`
+    /// are involved: the literal `path`, and the raw path with parameters stripped before its dot
+    /// segments are resolved. One element when there are no parameters.
+    public var routingPaths: [String]
+
+    /// True when the target has `;parameters` (then `routingPaths` may hold several readings).
+    public var hasParameters: Bool { path.utf8.contains(UInt8(ascii: ";")) }
 
     public enum Rejection: Error, Sendable, Equatable {
         case notOriginForm
@@ -36,18 +51,53 @@ public struct RequestTarget: Sendable, Equatable {
         guard rest.hasPrefix("/") else { return .failure(.notOriginForm) }
         let queryStart = rest.firstIndex(of: "?") ?? rest.endIndex
         let rawPath = rest[..<queryStart]
-        let query = String(rest[queryStart...])
-        if query.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: "#") }) {
+        let rawQuery = rest[queryStart...]
+        if rawQuery.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: "#") }) {
             return .failure(.forbiddenCharacter)
         }
-        return normalize(rawPath.utf8).map { path in
-            RequestTarget(path: path, routingPath: routingPath(of: path), query: query, authority: authority)
+        let query = rawQuery.utf8.contains(where: needsEncoding) ? percentEncoded(rawQuery.utf8) : String(rawQuery)
+        return normalize(rawPath.utf8).map { normalized in
+            let routing = routingPath(of: normalized.path)
+            var readings = [routing]
+            if normalized.unresolved.utf8.contains(UInt8(ascii: ";")) {
+                for reading in [normalized.path, routingPath(of: normalized.unresolved)] where !readings.contains(reading) {
+                    readings.append(reading)
+                }
+            }
+            return RequestTarget(
+                path: normalized.path, routingPath: routing, query: query, authority: authority, routingPaths: readings)
         }
     }
 
-    /// Decodes unreserved escapes, merges slashes and removes dot segments in one pass over bytes.
-    private static func normalize(_ raw: Substring.UTF8View) -> Result<String, Rejection> {
-        if isAlreadyNormal(raw) { return .success(String(Substring(raw))) }
+    /// Bytes an HTTP/1.1 request line may not carry raw (RFC 3986: neither unreserved, reserved nor
+    /// `%`), which browsers send anyway.
+    private static func needsEncoding(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "\\"), UInt8(ascii: "^"),
+            UInt8(ascii: "`"), UInt8(ascii: "{"), UInt8(ascii: "|"), UInt8(ascii: "}"), 0x80...0xff:
+            return true
+        default:
+            return false
+        }
+    }
+
+    private static func percentEncoded<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for byte in bytes {
+            if needsEncoding(byte) {
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0f)]]
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes unreserved escapes, merges slashes and removes dot segments in one pass over bytes;
+    /// also returns the decoded path before dot segments were removed (for the servlet reading).
+    private static func normalize(_ raw: Substring.UTF8View) -> Result<(path: String, unresolved: String), Rejection> {
+        if isAlreadyNormal(raw) { return .success((String(Substring(raw)), String(Substring(raw)))) }
         var decoded: [UInt8] = []
         decoded.reserveCapacity(raw.count)
         var index = raw.startIndex
@@ -55,6 +105,11 @@ public struct RequestTarget: Sendable, Equatable {
             let byte = raw[index]
             if byte < 0x20 || byte >= 0x7f || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "#") {
                 return .failure(.forbiddenCharacter)
+            }
+            if needsEncoding(byte) {
+                decoded.append(contentsOf: percentEncoded([byte]).utf8)
+                index = raw.index(after: index)
+                continue
             }
             guard byte == UInt8(ascii: "%") else {
                 decoded.append(byte)
@@ -75,14 +130,14 @@ public struct RequestTarget: Sendable, Equatable {
             }
             index = raw.index(high, offsetBy: 2)
         }
-        return .success(removeDotSegments(decoded))
+        return .success((removeDotSegments(decoded), String(decoding: decoded, as: UTF8.self)))
     }
 
     private static func isAlreadyNormal(_ raw: Substring.UTF8View) -> Bool {
         var previous: UInt8 = 0
         for byte in raw {
             if byte < 0x20 || byte >= 0x7f || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "\\")
-                || byte == UInt8(ascii: "#")
+                || byte == UInt8(ascii: "#") || needsEncoding(byte)
             {
                 return false
             }

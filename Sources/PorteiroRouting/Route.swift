@@ -57,9 +57,10 @@ public final class Route: Sendable {
         self.caseInsensitive = config.caseInsensitive
     }
 
-    /// True when a skip-auth rule lets this request through without sign-in.
-    public func skipsAuth(method: String, path: String) -> Bool {
-        skipAuth.contains { $0.matches(method: method, path: path) }
+    /// True when a skip-auth rule lets this request through without sign-in — under every reading
+    /// of its path, so a `;parameter` read differently by the app never skips sign-in.
+    public func skipsAuth(method: String, target: RequestTarget) -> Bool {
+        target.routingPaths.allSatisfy { path in skipAuth.contains { $0.matches(method: method, path: path) } }
     }
 
     /// True when `path` found this route only as its directory without the trailing slash

@@ -82,6 +82,24 @@ public struct RouteTable: Sendable {
         return anyHost.longestPrefix(of: path).map { routes[$0] }
     }
 
+    /// What routing a request target found.
+    public enum Lookup: Sendable {
+        case route(Route)
+        case none
+        /// The target's readings (`RequestTarget.routingPaths`) lead to different routes: which one
+        /// the app behind would take depends on the server, so the request is refused.
+        case ambiguous
+    }
+
+    /// The route for `target` under every reading of its path; `ambiguous` when they disagree.
+    public func lookup(host: String?, target: RequestTarget) -> Lookup {
+        let first = route(host: host, path: target.routingPath)
+        for reading in target.routingPaths.dropFirst() where route(host: host, path: reading) !== first {
+            return .ambiguous
+        }
+        return first.map { .route($0) } ?? .none
+    }
+
     /// `Portal.Example.org:8443` → `portal.example.org`; `[::1]:80` → `::1`.
     static func hostName(_ header: String) -> String {
         var name = Substring(header)

@@ -63,8 +63,8 @@ public struct ConfigReloader: Sendable {
             for key in needsRestart {
                 logger.warning("configuration change needs a restart to take effect", metadata: ["key": "\(key)"])
             }
-            for warning in RouteShadowing.warnings(in: config) {
-                logger.warning("route shadowed", metadata: ["problem": "\(warning)"])
+            for warning in ConfigWarnings.all(in: config) {
+                logger.warning("configuration warning", metadata: ["problem": "\(warning)"])
             }
             return true
         } catch {

@@ -80,8 +80,8 @@ public final class GatewayServer: Sendable {
         if config.upstream.insecureSkipVerify {
             logger.warning("upstream.insecure_skip_verify is on: https upstreams are not authenticated")
         }
-        for warning in RouteShadowing.warnings(in: config) {
-            logger.warning("route shadowed", metadata: ["problem": "\(warning)"])
+        for warning in ConfigWarnings.all(in: config) {
+            logger.warning("configuration warning", metadata: ["problem": "\(warning)"])
         }
         let connector = try connector ?? SocketUpstreamConnector(
             connectTimeout: .init(config.upstream.connectTimeout), tls: SocketUpstreamConnector.tlsContext(config.upstream))
@@ -130,6 +130,8 @@ public final class GatewayServer: Sendable {
         tls: ListenerTLS?
     ) async throws -> any Channel {
         let listen = try ListenAddress.parse(server.listen).get()
+        let connections = ConnectionLimit(configured: server.maxConnections)
+        let refused = shared.settings.current.metrics.connectionsRefused
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -141,7 +143,11 @@ public final class GatewayServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
-                ConnectionInitializer.configure(channel, shared: shared, tls: tls)
+                guard connections.admit(channel) else {
+                    refused.increment()
+                    return channel.close()
+                }
+                return ConnectionInitializer.configure(channel, shared: shared, tls: tls)
             }
             .bind(host: listen.host, port: listen.port)
             .get()

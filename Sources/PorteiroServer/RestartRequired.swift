@@ -16,6 +16,7 @@ enum RestartRequired {
         check("server.templates_dir", old.server.errorPageTemplate == new.server.errorPageTemplate)
         check("server.config_poll_interval", old.server.configPollInterval == new.server.configPollInterval)
         check("server.threads", old.server.threads == new.server.threads)
+        check("server.max_connections", old.server.maxConnections == new.server.maxConnections)
         check("server.metrics_listen", old.server.metricsListen == new.server.metricsListen)
         // The files' contents reload live; which files, and whether TLS is on, do not.
         check("server.tls", old.server.tls == new.server.tls)

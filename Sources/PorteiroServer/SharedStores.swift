@@ -20,9 +20,9 @@ enum SharedStores {
 
     /// nil: sessions sealed into the cookie.
     static func sessions(_ config: GatewayConfig, logger: Logger) throws(ConfigProblems) -> (any SessionStore)? {
-        guard let session = config.session, session.store == .postgres else { return nil }
+        guard let session = config.session, let provider = config.provider, session.store == .postgres else { return nil }
         return PostgresSessionStore(
-            configuration: try database(config), sealer: CookieAuthenticator.sealer(for: session), logger: logger)
+            configuration: try database(config), sealer: CookieAuthenticator.sealer(for: session, provider: provider), logger: logger)
     }
 
     private static func database(_ config: GatewayConfig) throws(ConfigProblems) -> PostgresClient.Configuration {

@@ -20,9 +20,15 @@ public struct SessionSealer: Sendable {
     private static let version: UInt8 = 1
     private static let maxPlaintext = 64 * 1024
     private let keys: [Key]
+    /// Authenticated with every purpose: values sealed for another `context` never open here.
+    private let context: [UInt8]
 
-    /// - Parameter secrets: raw secret bytes, first = sealing secret. Must not be empty.
-    public init(secrets: [[UInt8]]) {
+    /// - Parameters:
+    ///   - secrets: raw secret bytes, first = sealing secret. Must not be empty.
+    ///   - context: whom the values are for (the gateway's issuer and client): two deployments that
+    ///     share a secret still cannot open each other's sessions.
+    public init(secrets: [[UInt8]], context: String = "") {
+        self.context = context.isEmpty ? [] : Array(("\n" + context).utf8)
         precondition(!secrets.isEmpty, "at least one secret; the configuration validator ensures it")
         keys = secrets.map { secret in
             let key = HKDF<SHA256>.deriveKey(
@@ -40,7 +46,7 @@ public struct SessionSealer: Sendable {
         let sealing = keys[0]
         let header = [Self.version] + sealing.id
         // AES-GCM sealing only fails for invalid key sizes or nonces, which cannot happen here.
-        let box = try! AES.GCM.seal(body, using: sealing.key, authenticating: header + Array(purpose.utf8))
+        let box = try! AES.GCM.seal(body, using: sealing.key, authenticating: header + Array(purpose.utf8) + context)
         return Base64.encodeToString(bytes: header + Array(box.combined!), options: [.base64UrlAlphabet, .omitPaddingCharacter])
     }
 
@@ -52,7 +58,7 @@ public struct SessionSealer: Sendable {
         let id = bytes[1..<5]
         for key in keys where key.id.elementsEqual(id) {
             guard let box = try? AES.GCM.SealedBox(combined: bytes[5...]),
-                let body = try? AES.GCM.open(box, using: key.key, authenticating: Array(bytes[0..<5]) + Array(purpose.utf8))
+                let body = try? AES.GCM.open(box, using: key.key, authenticating: Array(bytes[0..<5]) + Array(purpose.utf8) + context)
             else { return nil }
             return Self.decompressed(Array(body))
         }

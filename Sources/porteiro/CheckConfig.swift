@@ -20,7 +20,7 @@ struct CheckConfig: ParsableCommand {
             print("listen \(config.server.listen)  public_url \(config.server.publicURL ?? "-")  client \(clientKind(config))")
             print(RouteSummary.render(table))
             var standardError = StandardError()
-            for warning in RouteShadowing.warnings(in: config) {
+            for warning in ConfigWarnings.all(in: config) {
                 print("\(path): warning: \(warning)", to: &standardError)
             }
         } catch {

@@ -31,8 +31,8 @@ import Testing
 
     /// The `Cookie` header a browser holding this sealed session would send (chunked when large).
     /// The public URL is https, so the cookie carries the `__Host-` prefix by default.
-    static func cookieHeader(_ session: Session, secret: String) -> String {
-        let sealer = SessionSealer(secrets: [SessionSecret.decode(secret)!])
+    static func cookieHeader(_ session: Session, secret: String, context: String = "https://iam.example.org/realms/gov portal") -> String {
+        let sealer = SessionSealer(secrets: [SessionSecret.decode(secret)!], context: context)
         let settings = CookieSettings(name: "_porteiro", secure: true, hostPrefix: true)
         let value = sealer.seal(session.encoded(), purpose: "session")
         return CookieChunks.write(value, settings: settings, maxAge: 3600, present: CookieHeader([]))
@@ -52,6 +52,16 @@ import Testing
     func isAnonymousAndCleared(_ result: Authentication) -> Bool {
         guard case .anonymous(let clear) = result else { return false }
         return clear.contains { $0.hasPrefix("__Host-_porteiro") && $0.contains("Max-Age=0") }
+    }
+
+    /// Two deployments sharing a cookie secret (say with different IdPs) cannot open each other's
+    /// sessions: the seal is bound to the issuer and client id.
+    @Test func aSessionSealedForAnotherIssuerOrClientDoesNotOpen() {
+        let secret = Self.secret()
+        let authenticator = Self.authenticator(secrets: [secret])
+        for context in ["https://evil.example.org/realms/gov portal", "https://iam.example.org/realms/gov other-client", ""] {
+            #expect(isAnonymousAndCleared(authenticate(authenticator, cookie: Self.cookieHeader(Self.session(), secret: secret, context: context))))
+        }
     }
 
     @Test func aValidCookieSignsIn() {

@@ -349,6 +349,15 @@ let minimalRoutes = """
         #expect(found.map(\.path) == ["routes[0].allow"])
     }
 
+    @Test(arguments: [
+        ("allow: { groups: [\"\"] }", "routes[0].allow.groups[0]"), ("allow: { groups: [admins, \"  \"] }", "routes[0].allow.groups[1]"),
+        ("allow: { groups: [\"${UNSET:-}\"] }", "routes[0].allow.groups[0]"), ("allow: { claims: { dept: [\"\"] } }", "routes[0].allow.claims.dept[0]"),
+    ])
+    func aBlankEntryInAnAllowListIsRefused(allow: String, path: String) {
+        let found = problems(login + "\nroutes:\n  - { path: /admin/, upstream: \"http://x\", \(allow) }")
+        #expect(found.map(\.path).contains(path), "\(found)")
+    }
+
     @Test func passClientAuthorizationDoesNotApplyToBearerRoutes() {
         let found = problems(login + """
 
@@ -376,6 +385,15 @@ let minimalRoutes = """
         #expect(!session.usesHostPrefix(publicURL: "https://p.example.org"), "an explicit false wins")
     }
 
+    @Test func warnsAboutTheClientIDAsABearerAudienceAndASkipRuleCoveringTheRoute() throws {
+        var api = RouteConfig(path: "/api/", upstream: "http://api", auth: .bearer)
+        api.audiences = ["portal"]
+        var admin = RouteConfig(path: "/admin/", upstream: "http://admin")
+        admin.skipAuth = [RouteConfig.SkipAuth(methods: ["OPTIONS"], path: "/*"), RouteConfig.SkipAuth(path: "/admin/health")]
+        let config = GatewayConfig(provider: ProviderConfig(issuer: "https://iam.example.org/r", clientID: "portal"), routes: [api, admin])
+        #expect(ConfigWarnings.all(in: config).map(\.path) == ["routes[0].audiences", "routes[1].skip_auth[0]"])
+    }
+
     /// `config/porteiro.yaml` once had this shape: a host-bound protected route and a catch-all to
     /// the same upstream, so any other `Host` reached the protected app through the catch-all.
     @Test func aProtectedUpstreamReachableThroughAWeakerRouteIsNamed() throws {
@@ -399,6 +417,18 @@ let minimalRoutes = """
         #expect(warnings([sameHostGroup, stripped]).count == 1, "/files/admin/x reaches /admin/x upstream")
         let carvedOut = RouteConfig(path: "/admin/public/", upstream: "http://app:8080", auth: .none)
         #expect(warnings([sameHostGroup, carvedOut]).isEmpty, "a public path inside the protected one is deliberate")
+        for alias in ["http://APP:8080", "http://app.:8080"] {
+            var same = catchAll
+            same.upstream = alias
+            #expect(warnings([admin, same]).count == 1, "\(alias) is app:8080")
+        }
+        var loopback = admin
+        loopback.upstream = "http://127.0.0.1:8080"
+        for alias in ["http://localhost:8080", "http://127.1:8080", "http://[::1]:8080", "http://[::ffff:127.0.0.1]:8080"] {
+            var same = catchAll
+            same.upstream = alias
+            #expect(warnings([loopback, same]).count == 1, "\(alias) is 127.0.0.1:8080")
+        }
         let reference = try loader(env: ["PORTEIRO_COOKIE_SECRET": secret]).load(yaml: try referenceConfigText())
         #expect(RouteShadowing.warnings(in: reference).isEmpty, "config/porteiro.yaml is an example to copy")
     }

@@ -30,15 +30,33 @@ struct RefusingConnector: UpstreamConnector {
         return channel
     }
 
-    func status(authority: String, host: String?) throws -> String? {
+    func status(authority: String, host: String?, extra: Int = 0) throws -> String? {
         let channel = try stream()
         var headers: HPACKHeaders = [":method": "GET", ":scheme": "https", ":authority": authority, ":path": "/ping"]
         if let host { headers.add(name: "host", value: host) }
+        for index in 0..<extra { headers.add(name: "x-filler-\(index)", value: "1") }
         try channel.writeInbound(HTTP2Frame.FramePayload.headers(.init(headers: headers, endStream: true)))
         while let frame = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) {
             if case .headers(let answer) = frame { return answer.headers.first(name: ":status") }
         }
         return nil
+    }
+
+    /// An HTTP/2 header block arrives whole; `server.max_header_count` (100) holds for it too.
+    @Test func tooManyHeadersOverHTTP2Are431() throws {
+        #expect(try status(authority: "p", host: nil, extra: 300) == "431")
+        #expect(try status(authority: "p", host: nil, extra: 50) == "200")
+    }
+
+    @Test(arguments: ["x@portal.example.org", "portal.example.org:80:80", "a..b", ".example.org", "p/x", "p?x"])
+    func anAuthorityThatIsNoHostNameIs400(authority: String) throws {
+        #expect(try status(authority: authority, host: nil) == "400")
+    }
+
+    /// Whitespace around `:authority` is refused before the gateway sees the request (no answer:
+    /// the stream ends); it never reaches a route as another host.
+    @Test func anAuthorityWithSpacesIsNeverServed() throws {
+        #expect(try status(authority: "portal.example.org ", host: nil) != "200")
     }
 
     /// RFC 9113 §8.3.1: a `host` that names another host than `:authority` is malformed. The codec

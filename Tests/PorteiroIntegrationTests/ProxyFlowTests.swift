@@ -22,6 +22,21 @@ import Testing
         }
     }
 
+    /// The access log writes the normalized path: never an absolute-form target's userinfo, nor a
+    /// `;parameter` (`;jsessionid=`, `;token=`), nor the query.
+    @Test func theAccessLogNeverCarriesCredentialsFromTheTarget() async throws {
+        let upstream = try await TestUpstream.start()
+        defer { Task { await upstream.stop() } }
+        try await withGateway(routes: [RouteConfig(path: "/", upstream: upstream.url, auth: .none)]) { gateway, log in
+            try await TestHTTPConnection.with(port: gateway.port) { client async throws in
+                _ = try await client.request(.GET, "/echo;token=PATHSECRET?q=QUERYSECRET")
+                _ = try await client.request(.GET, "http://user:USERSECRET@127.0.0.1:\(gateway.port)/echo")
+            }
+            #expect(log.contains("path=/echo "))
+            for secret in ["PATHSECRET", "QUERYSECRET", "USERSECRET"] { #expect(!log.contains(secret), "\(secret)") }
+        }
+    }
+
     @Test func rewritesHeadersForTheUpstream() async throws {
         let upstream = try await TestUpstream.start()
         defer { Task { await upstream.stop() } }

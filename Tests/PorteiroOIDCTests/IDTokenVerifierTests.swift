@@ -96,7 +96,7 @@ private func base64url(_ text: String) -> String {
     /// client id) is still no access token: it proves a login at a client, it grants no API call.
     @Test(arguments: [
         ["nonce": ClaimValue.string("n-1")], ["typ": .string("ID")], ["typ": .string("Refresh")], ["at_hash": .string("x")],
-        ["c_hash": .string("x")], ["events": .object([:])], ["typ": .string("Logout")],
+        ["c_hash": .string("x")], ["events": .object([:])], ["typ": .string("Logout")], ["typ": .array([.string("Bearer")])],
     ] as [[String: ClaimValue?]])
     func refusesIDAndLogoutTokensAsAccessTokens(marks: [String: ClaimValue?]) async throws {
         let lab = await TokenLab()
@@ -203,5 +203,21 @@ private func base64url(_ text: String) -> String {
         #expect(constantTimeEqual("abc", "abc"))
         #expect(!constantTimeEqual("abc", "abd"))
         #expect(!constantTimeEqual("abc", "abcd"))
+    }
+}
+
+@Suite struct CriticalHeaderTests {
+    /// RFC 7515 §4.1.11: a `crit` extension the verifier does not understand refuses the token.
+    @Test func aCriticalHeaderIsRefusedWhateverItsShape() async throws {
+        let lab = await TokenLab()
+        let signer = JWTKeyCollection()
+        await signer.add(ecdsa: lab.signingKey, kid: JWKIdentifier(string: "k1"))
+        for crit in [JWTHeaderField.array([.string("exp")]), .string("b64")] {
+            var header = JWTHeader()
+            header.kid = "k1"
+            header.fields["crit"] = crit
+            let token = try await signer.sign(lab.claims(), header: header)
+            #expect(await lab.reason(token) == .malformed)
+        }
     }
 }

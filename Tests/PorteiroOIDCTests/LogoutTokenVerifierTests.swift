@@ -49,6 +49,8 @@ import Testing
         (["events": .object(["http://example.org/other-event": .object([:])])], "notALogoutToken"),
         (["nonce": .string("n-123")], "nonceNotAllowed"),
         (["sub": nil, "sid": nil], "missingSubjectAndSession"),
+        (["sid": .array([.string("s-1")])], "invalidSessionID"), (["sid": .string("")], "invalidSessionID"),
+        (["sub": .object([:])], "invalidSubject"),
     ] as [([String: ClaimValue?], String)])
     func refusesEachBrokenRule(changes: [String: ClaimValue?], expected: String) async throws {
         let lab = await TokenLab()

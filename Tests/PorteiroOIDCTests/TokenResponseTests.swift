@@ -13,8 +13,11 @@ import Testing
         part(#"{"alg":"RS256","typ":"JWT"}"#) + "." + part(#"{"sub":"maria","exp":\#(exp)}"#) + ".c2ln"
     }
 
-    @Test func expiresInWins() {
+    @Test func theEarlierOfExpiresInAndTheTokensOwnExpWins() {
         #expect(TokenResponse(accessToken: Self.jwt(exp: 5_000), expiresIn: 300).accessTokenExpiresAt(now: 1_000) == 1_300)
+        #expect(TokenResponse(accessToken: Self.jwt(exp: 1_004), expiresIn: 3_600).accessTokenExpiresAt(now: 1_000) == 1_004,
+                "an IdP whose expires_in outlives the JWT's exp")
+        #expect(TokenResponse(accessToken: "opaque", expiresIn: 300).accessTokenExpiresAt(now: 1_000) == 1_300)
     }
 
     @Test func aJWTAccessTokensExpIsTheFallback() {

@@ -83,7 +83,7 @@ final class GroupAuthenticator: GatewayAuthenticator {
         #expect(try forwardAuth(gateway, uri: "/admin/report?x=1") == 403)
         #expect(try forwardAuth(gateway, uri: "/admin") == 403, "the directory without its slash is the directory")
         #expect(try forwardAuth(gateway, uri: "/admin/x", user: "maria:admins") == 202)
-        #expect(try forwardAuth(gateway, uri: "/app/..;/admin/x") == 403)
+        #expect(try forwardAuth(gateway, uri: "/app/..;/admin/x") == 400, "/app/ to some servers, /admin/ to others")
         #expect(try forwardAuth(gateway, uri: "/unrouted/x") == 403, "no route: no one")
         #expect(try forwardAuth(gateway, uri: "/app/x") == 202)
         #expect(try forwardAuth(gateway, uri: nil) == 202, "no original URI: a plain session check")
@@ -257,5 +257,90 @@ extension FailClosedTests {
         _ = try gateway.upstreamReceived(0)
         try gateway.upstreamSends(0, "HTTP/1.1 \(status) Odd\r\nContent-Length: 0\r\n\r\n")
         #expect(try gateway.clientReceived().hasPrefix("HTTP/1.1 502 Bad Gateway"))
+    }
+}
+
+extension FailClosedTests {
+    /// The red team's finding: Tomcat reads `/x/.;/../admin/secret` as `/admin/secret`; read with the
+    /// parameter as a name it is `/x/admin/secret`. Such a path is refused, in both modes.
+    @Test(arguments: ["/x/.;/../admin/secret", "/x/;/../admin/secret", "/x/%2e;/../admin/secret", "/admin;x/secret"])
+    func aPathServersReadDifferentlyIsRefused(path: String) throws {
+        let gateway = try Self.gateway()
+        #expect(try forwardAuth(gateway, uri: path) == 400)
+        try gateway.clientSends("GET \(path) HTTP/1.1\r\nHost: p\r\nCookie: s=joao:\r\n\r\n", byteByByte: false)
+        #expect(Self.status(try gateway.clientReceived()) == 400)
+        #expect(gateway.connector.channels.isEmpty)
+    }
+
+    /// `location = /oauth2/auth { internal; }` in nginx does not cover `/oauth2/auth;x`: Porteiro
+    /// must not answer it as forward-auth (with `pass_access_token`, scripts could read the token).
+    @Test(arguments: ["/oauth2/auth;x", "/oauth2/userinfo;", "/ping;x", "/oauth2/start;a=b"])
+    func itsOwnPathsMatchOnlyAsWritten(path: String) throws {
+        let gateway = try Self.gateway()
+        try gateway.clientSends("GET \(path) HTTP/1.1\r\nHost: p\r\nCookie: s=maria:admins\r\n\r\n", byteByByte: false)
+        #expect(Self.status(try gateway.clientReceived()) == 400)
+    }
+
+    @Test func rawBracesAreForwardedEncodedNotLeftHanging() throws {
+        let gateway = try Self.gateway()
+        let sent = try sentUpstream(gateway, "GET /public/search?q={\"a\":1}|x HTTP/1.1\r\nHost: p\r\n\r\n")
+        #expect(sent.hasPrefix("get /public/search?q=%7b%22a%22:1%7d%7cx http/1.1"))
+    }
+}
+
+/// What the black-box red team found, each on the real pipeline.
+extension FailClosedTests {
+    /// nginx served its `portal.example.org` virtual host for `portal.example.org:80:80`, which
+    /// Porteiro had routed to the catch-all: a host that is no host name is refused.
+    @Test(arguments: ["portal.example.org:80:80", "a.example.org..", ".example.org", "x@p", "p:0", "p:+80", "p:99999", ""])
+    func aHostThatIsNoHostNameIs400(host: String) throws {
+        let gateway = try Self.gateway()
+        try gateway.clientSends("GET /public/x HTTP/1.1\r\nHost: \(host)\r\n\r\n", byteByByte: false)
+        #expect(Self.status(try gateway.clientReceived()) == 400, "\(host.debugDescription)")
+        #expect(gateway.connector.channels.isEmpty)
+    }
+
+    @Test(arguments: ["p", "P:8080", "portal.example.org.", "[::1]:80", "10.0.0.1", "a_b.example.org"])
+    func aHostNameIsServed(host: String) throws {
+        let gateway = try Self.gateway()
+        #expect(try sentUpstream(gateway, "GET /public/x HTTP/1.1\r\nHost: \(host)\r\n\r\n").hasPrefix("get /public/x "))
+    }
+
+    @Test func forwardAuthRefusesAnOriginalHostThatIsNoHostName() throws {
+        let gateway = try Self.gateway()
+        #expect(try forwardAuth(gateway, uri: "/app/x", extra: "X-Forwarded-Host: portal.example.org:80:80\r\n") == 400)
+    }
+
+    /// A typo (`allowed_group=`) used to be ignored, admitting every signed-in user.
+    @Test(arguments: ["allowed_group=admins", "Allowed_Groups=admins", "allowed_roles=admins", "allowed_groups[]=admins", "rd=/x"])
+    func anUnknownForwardAuthParameterIsRefused(query: String) throws {
+        let gateway = try Self.gateway()
+        try gateway.clientSends("GET /oauth2/auth?\(query) HTTP/1.1\r\nHost: p\r\nCookie: s=maria:admins\r\n\r\n", byteByByte: false)
+        #expect(Self.status(try gateway.clientReceived()) == 400)
+    }
+
+    /// With `forward_auth.pass_access_token`, the token goes to the front proxy only: a page's
+    /// script calling `/oauth2/auth` directly would read what the HttpOnly cookie hides.
+    @Test func theAccessTokenGoesOnlyToATrustedProxy() throws {
+        for trusted in [true, false] {
+            let gateway = try Self.gateway(trusted: trusted) { $0.forwardAuth.passAccessToken = true }
+            try gateway.clientSends("GET /oauth2/auth HTTP/1.1\r\nHost: p\r\nCookie: s=maria:admins\r\n\r\n", byteByByte: false)
+            let response = try gateway.clientReceived()
+            #expect(response.hasPrefix("HTTP/1.1 202"))
+            #expect(response.contains("X-Auth-Request-Access-Token: session-token") == trusted)
+        }
+    }
+
+    /// An app can neither plant nor clear Porteiro's cookies, nor pass anything in trailers.
+    @Test func anAppCannotSetPorteirosCookies() throws {
+        let gateway = try Self.gateway { $0.session = SessionConfig(secrets: []) }
+        try gateway.clientSends("GET /public/x HTTP/1.1\r\nHost: p\r\n\r\n", byteByByte: false)
+        _ = try gateway.upstreamReceived(0)
+        try gateway.upstreamSends(0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+            + "Set-Cookie: _porteiro=planted; Path=/\r\nSet-Cookie: __Host-_porteiro_0=x\r\nSet-cookie:  _porteiro_state_a=1\r\n"
+            + "Set-Cookie: app=kept; Path=/\r\n\r\n2\r\nok\r\n0\r\nSet-Cookie: _porteiro=late\r\n\r\n")
+        let response = try gateway.clientReceived()
+        #expect(response.contains("Set-Cookie: app=kept; Path=/"))
+        #expect(!response.contains("planted") && !response.contains("_porteiro") && !response.contains("late"))
     }
 }

@@ -47,6 +47,29 @@ import Testing
         #expect(RequestTarget.parse(raw) == .failure(reason))
     }
 
+    /// `;parameters` are part of a segment's name to nginx and most frameworks, and stripped before
+    /// dot segments to servlet containers: every reading is kept for routing to compare.
+    @Test(arguments: [
+        ("/x/.;/../admin/secret", ["/x/admin/secret", "/admin/secret"]),
+        ("/x/;/../admin", ["/x/admin", "/admin"]),
+        ("/admin;jsessionid=1/x", ["/admin/x", "/admin;jsessionid=1/x"]),
+        ("/public/..;/admin/", ["/admin/", "/public/..;/admin/"]),
+        ("/admin/x;jsessionid=1", ["/admin/x", "/admin/x;jsessionid=1"]),
+        ("/plain/path", ["/plain/path"]),
+    ])
+    func keepsEveryReadingOfParameters(raw: String, readings: [String]) throws {
+        #expect(try RequestTarget.parse(raw).get().routingPaths == readings)
+    }
+
+    /// Browsers send these raw; an HTTP client may not (NIO's encoder refuses them, which once left
+    /// the request hanging until the route's timeout). Encoded, they mean the same to every server.
+    @Test func encodesWhatAClientMayNotSendRaw() throws {
+        let target = try RequestTarget.parse(#"/search/{a}|b^`c"<d>?q={"a":1}|x^\y&n=é"#).get()
+        #expect(target.path == "/search/%7Ba%7D%7Cb%5E%60c%22%3Cd%3E")
+        #expect(target.query == "?q=%7B%22a%22:1%7D%7Cx%5E%5Cy&n=%C3%A9")
+        #expect(try RequestTarget.parse("/a/b?x=1").get().query == "?x=1")
+    }
+
     @Test func absoluteFormCarriesItsAuthority() throws {
         #expect(try RequestTarget.parse("http://a.example.org:8080/p").get().authority == "a.example.org:8080")
         #expect(try RequestTarget.parse("/p").get().authority == nil)

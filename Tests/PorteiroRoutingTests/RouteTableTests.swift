@@ -34,6 +34,22 @@ import Testing
         #expect(table.route(host: host, path: path)?.upstream.host == upstream)
     }
 
+    /// A path whose `;parameters` make it `/static/…` to one server and `/…` to another is refused.
+    @Test func aTargetWhoseReadingsFindDifferentRoutesIsAmbiguous() throws {
+        func lookup(_ raw: String) throws -> String {
+            switch table.lookup(host: "other.test", target: try RequestTarget.parse(raw).get()) {
+            case .route(let route): return route.upstream.host
+            case .none: return "none"
+            case .ambiguous: return "ambiguous"
+            }
+        }
+        #expect(try lookup("/x/.;/../static/a.css") == "ambiguous")
+        #expect(try lookup("/static;v=2/a.css") == "ambiguous")
+        #expect(try lookup("/static/a.css;v=2") == "any-static", "a parameter on the last segment reads the same")
+        #expect(try lookup("/static/private/..;/k") == "ambiguous")
+        #expect(try lookup("/a;x/b") == "any-root", "both readings find the catch-all")
+    }
+
     @Test func noMatchIsNil() throws {
         let hostOnly = try RouteTable(config: GatewayConfig(routes: [
             RouteConfig(host: "a.org", path: "/app/", upstream: "http://x")

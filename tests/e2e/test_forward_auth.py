@@ -109,7 +109,7 @@ def test_traefik_recipe_request_is_understood(nginx_stack):
     assert set(middleware["authResponseHeaders"]) <= set(allowed.headers.keys()) | {"X-Auth-Request-Groups"}
     # The forwarded URI is normalized like any request path: no sneaking into /admin/.
     sneaky = session.get(address, headers={**forwarded, "X-Forwarded-Uri": "/app/..;/admin/report"}, timeout=10)
-    assert sneaky.status_code == 403
+    assert sneaky.status_code == 400, "/admin/ to a servlet container, /app/ to others: refused, never admitted"
 
 
 def signed_in_at_site(provider, site, user):
@@ -242,3 +242,44 @@ def test_forward_auth_refuses_an_original_request_no_route_serves(host_bound):
     assert elsewhere.status == 403
     assert 'reason="no route for the original URI"' in porteiro.log_text()
     assert ask(porteiro, maria, []).status == 202, "no original URI: only \"signed in?\""
+
+
+def test_the_recipe_passes_no_client_spelling_of_identity_or_credentials_to_the_app(nginx_stack):
+    """A signed-in request through the recipe carrying identity headers of its own: the app sees
+    Porteiro's answer only (the red team saw all four forged ones arrive)."""
+    provider, _, site = nginx_stack
+    session = requests.Session()
+    provider.log_in(session, session.get(site + "/app/spoof", headers=HTML, timeout=10), "joao")
+    forged = {"X-Forwarded-Preferred-Username": "admin", "Authorization": "Bearer FORGED", "X-Auth-Request-User": "admin",
+              "X-Forwarded-Access-Token": "FORGED", "Remote-User": "admin", "X-Forwarded-User": "admin"}
+    seen = session.get(site + "/app/spoof", headers={**HTML, **forged}, timeout=10).json()["headers"]
+    assert seen["x-forwarded-user"] == "joao" and seen["x-forwarded-preferred-username"] == "joao"
+    assert "FORGED" not in str(seen) and "admin" not in str(seen), seen
+
+
+def test_a_client_cannot_reach_forward_auth_through_the_pages_location(nginx_stack):
+    """`location = /oauth2/auth { internal; }` does not cover `/oauth2/auth;x`, which nginx sends to
+    the `/oauth2/` location: Porteiro refuses its own paths with parameters, and that location clears
+    the forward-auth headers a client could send as nginx (a trusted proxy)."""
+    provider, _, site = nginx_stack
+    session = requests.Session()
+    provider.log_in(session, session.get(site + "/app/leak", headers=HTML, timeout=10), "maria")
+    port = int(site.rsplit(":", 1)[1])
+    cookies = cookie_header(session)
+    for target in ["/oauth2/auth;x", "/x/../oauth2/auth;", "/oauth2/auth;?allowed_groups=servidores"]:
+        answer = raw_request(port, f"GET {target} HTTP/1.1\nHost: 127.0.0.1\nCookie: {cookies}\nConnection: close\n\n")
+        assert answer.status != 202 and answer.header("X-Auth-Request-Access-Token") is None, (target, answer.status_line)
+    oracle = session.get(site + "/oauth2/userinfo", headers={"X-Forwarded-Uri": "/admin/x"}, timeout=10)
+    assert oracle.status_code == 200, "the page location answers for the session alone"
+
+
+def test_a_servlet_style_parameter_path_never_reaches_the_app_through_nginx(nginx_stack):
+    """Tomcat reads `/x/.;/../admin/secret` as `/admin/secret`, Porteiro once read it as
+    `/x/admin/secret` and admitted it under the catch-all. Now such a path is refused."""
+    provider, _, site = nginx_stack
+    session = requests.Session()
+    provider.log_in(session, session.get(site + "/app/servlet", headers=HTML, timeout=10), "joao")
+    port = int(site.rsplit(":", 1)[1])
+    for target in ["/x/.;/../admin/secret", "/x/;/../admin/secret", "/app/..;/admin/secret"]:
+        answer = raw_request(port, f"GET {target} HTTP/1.1\nHost: 127.0.0.1\nCookie: {cookie_header(session)}\nConnection: close\n\n")
+        assert answer.status not in (200, 202), (target, answer.status_line, answer.body[:200])

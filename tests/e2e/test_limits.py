@@ -5,7 +5,7 @@ import socket
 import time
 
 import requests
-from conftest import free_port, start_dev_provider, start_porteiro
+from conftest import free_port, start_dev_provider, start_porteiro, stop
 from test_provider_faults import open_fds
 
 HTML = {"Accept": "text/html"}
@@ -82,3 +82,54 @@ def test_many_abandoned_login_attempts_keep_few_state_cookies(tmp_path, upstream
         porteiro.process.terminate()
         porteiro.process.wait(timeout=10)
         provider.process.terminate()
+
+
+def metrics_value(porteiro, name):
+    text = requests.get(porteiro.url + "/metrics", timeout=5).text
+    return float(next(line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")))
+
+
+def cpu_ticks(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks (1/100 s)
+
+
+def test_running_out_of_descriptors_backs_off_instead_of_spinning(tmp_path, upstream):
+    """With its descriptor limit reached, `accept` failed at once and SwiftNIO retried it at once,
+    burning a whole core (the red team's finding). Now `server.max_connections` (by default half
+    the descriptor limit, less a reserve) closes the connections past it, so accepting never runs
+    out of descriptors; the gateway serves again once connections close."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    port = free_port()
+    provider = start_dev_provider(port)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))  # inherited by the gateway started next
+    try:
+        porteiro = start_porteiro(tmp_path, provider, upstream, port, server_extra="  idle_timeout: 20s\n")
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    clients = []
+    try:
+        for _ in range(100):
+            clients.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        time.sleep(1)
+        before = cpu_ticks(porteiro.process.pid)
+        time.sleep(3)
+        used = cpu_ticks(porteiro.process.pid) - before
+        assert used < 60, f"{used / 100:.2f} s of CPU in 3 s with more clients than descriptors"
+        for client in clients:
+            client.close()
+        clients = []
+        deadline = time.time() + 10
+        while True:
+            try:
+                if requests.get(porteiro.url + "/ping", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.time() < deadline, "serving again once the connections closed"
+            time.sleep(0.2)
+        assert metrics_value(porteiro, "porteiro_connections_refused_total") > 0
+    finally:
+        for client in clients:
+            client.close()
+        stop(porteiro.process, provider.process)

@@ -211,7 +211,7 @@ def test_serve_logs_a_shadowed_route_and_the_shape_it_warns_about_is_real(tmp_pa
     porteiro = start_porteiro(tmp_path, provider, upstream, free_port(), routes=SHADOWED_ROUTES)
     try:
         log = porteiro.log_text()
-        assert 'msg="route shadowed"' in log and "routes[0]: its upstream" in log
+        assert 'msg="configuration warning"' in log and "routes[0]: its upstream" in log
         port = int(porteiro.url.rsplit(":", 1)[1])
         portal = raw_request(port, "GET /admin/x HTTP/1.1\nHost: portal.example.org\nAccept: application/json\n"
                                    "Connection: close\n\n")
