@@ -21,7 +21,7 @@ public enum RouteShadowing {
             for weak in routes where weak.strength < strong.strength && weak.shares(with: strong) {
                 warnings.append(ConfigProblem(
                     path: "routes[\(strong.index)]", line: nil,
-                    message: "its upstream \(strong.origin) is also reachable at the same paths through routes[\(weak.index)] "
+                    message: "its upstream \(strong.route.upstream) is also reachable at the same paths through routes[\(weak.index)] "
                         + "(\(weak.summary)), which \(weak.strength == 0 ? "needs no login" : "has no allow rules"); "
                         + "give the protected app an upstream of its own, or the same host and an unstripped path"))
             }
@@ -33,6 +33,7 @@ public enum RouteShadowing {
     private struct Reach {
         let index: Int
         let route: RouteConfig
+        /// Scheme, canonical host and port: two routes with the same origin reach the same app.
         let origin: String
         /// Upstream path prefix every request of this route starts with.
         let space: String
