@@ -89,7 +89,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     public var revocationGeneration: UInt64 { revocations.cache.generation }
 
     public func authenticate(_ request: AuthRequest) -> Authentication {
-        let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
+        let jar = request.cookies
         if CookieChunks.isConflicting(jar, name: cookies.fullName) {
             metrics.sessionCookieRejected(.conflicting)
             logger.notice("two different session values in one request; treated as anonymous", metadata: ["request_id": "\(request.requestID)"])
@@ -162,7 +162,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     }
 
     public func resolve(_ pending: PendingSession, request: AuthRequest) async -> Authentication {
-        let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
+        let jar = request.cookies
         guard var session = pending.session else {
             return await read(pending.cookieValue, request: request, jar: jar)
         }
@@ -242,7 +242,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     /// Expired login-state cookies, and all but the newest few, so abandoned attempts never push
     /// the request headers past the limits; at most `LoginState.maxExpiredPerResponse` at a time.
     func staleLoginStates(_ request: AuthRequest) -> [String] {
-        let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
+        let jar = request.cookies
         let prefix = cookies.fullName + "_state_"
         let states = jar.names(withPrefix: prefix).map { name -> (String, Int64) in
             let opened = jar[name].flatMap { sealer.open($0, purpose: "state") }.flatMap(LoginState.init(decoding:))

@@ -22,7 +22,7 @@ extension CookieAuthenticator {
     /// The IdP sent the browser back: check the state cookie, exchange the code with the PKCE
     /// verifier, verify the ID token, seal the session and return to where the user was going.
     func callback(_ request: AuthRequest, query: [String: String]) async -> LocalResponse {
-        let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
+        let jar = request.cookies
         let stateParameter = query["state"] ?? ""
         let cookieName = LoginState.cookieName(prefix: cookies.fullName, state: stateParameter)
         let clearState = cookies.setCookie(name: cookieName, value: "", maxAge: 0)
@@ -81,7 +81,7 @@ extension CookieAuthenticator {
         guard request.isSameOrigin(publicURL) else {
             return SignOutConfirmation.page(returnTo: returnTo, request: request)
         }
-        let jar = CookieHeader(request.headers[canonicalForm: "cookie"].map(String.init))
+        let jar = request.cookies
         let target = returnTargets.validate(returnTo)
         let absoluteTarget = target.hasPrefix("/") ? publicURL + target : target
         var session: Session?
@@ -121,12 +121,25 @@ extension CookieAuthenticator {
             all = all.merging(try await client.userinfo(accessToken: tokens.accessToken, endpoint: endpoint))
         }
         let identity = provider.claims.identity(from: all)
+        let expiresAt = try Self.unexpired(tokens, now: now)
         return Session(
             id: Self.randomSessionID(), subject: identity.subject, user: identity.user, email: identity.email,
             emailVerified: identity.emailVerified, groups: identity.groups, roles: identity.roles,
             accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, idToken: idToken, sid: identity.sid,
-            accessTokenExpiresAt: tokens.accessTokenExpiresAt(now: now), accessTokenIssuedAt: now, createdAt: now,
+            accessTokenExpiresAt: expiresAt, accessTokenIssuedAt: now, createdAt: now,
             expiresAt: now + lifetime, claims: policyClaims(from: all))
+    }
+
+    /// The access token's expiry, when it has not passed already: an IdP whose clock runs behind
+    /// Porteiro's can hand out a token that is expired on arrival, which must never be forwarded.
+    /// A refresh that gets one fails like an unreachable IdP (kept, retried, 503 once the old token
+    /// is gone too); a login fails with a clear reason.
+    static func unexpired(_ tokens: TokenResponse, now: Int64) throws(ProviderClient.Failure) -> Int64 {
+        let expiresAt = tokens.accessTokenExpiresAt(now: now)
+        guard expiresAt == 0 || expiresAt > now else {
+            throw .badResponse("the access token expired \(now - expiresAt) s before it arrived: check the clocks of the IdP and of Porteiro")
+        }
+        return expiresAt
     }
 
     /// 128 random bits, hex: names a session for a sign-out revocation.
@@ -165,7 +178,7 @@ extension CookieAuthenticator {
         refreshed.accessToken = tokens.accessToken
         refreshed.refreshToken = tokens.refreshToken ?? refreshToken
         refreshed.idToken = tokens.idToken ?? session.idToken
-        refreshed.accessTokenExpiresAt = tokens.accessTokenExpiresAt(now: now)
+        refreshed.accessTokenExpiresAt = try Self.unexpired(tokens, now: now)
         refreshed.accessTokenIssuedAt = now
         if let idToken = tokens.idToken {
             var claims: ClaimValue

@@ -69,7 +69,11 @@ public enum ConfigValidator {
                 let lists = [("groups", allow.groups), ("roles", allow.roles), ("emails", allow.emails), ("email_domains", allow.emailDomains)]
                     + allow.claims.sorted { $0.key < $1.key }.map { ("claims.\($0.key)", $0.value) }
                 for (key, values) in lists {
-                    for (entryIndex, value) in values.enumerated() where value.allSatisfy(\.isWhitespace) {
+                    if key.hasPrefix("claims."), values.isEmpty {
+                        report("\(path).allow.\(key)", "lists no value: it names no one")
+                    }
+                    for (entryIndex, value) in values.enumerated()
+                    where value.allSatisfy({ $0.isWhitespace || (key == "email_domains" && $0 == "@") }) {
                         report("\(path).allow.\(key)[\(entryIndex)]", "is empty (a variable that was not set?): it names no one")
                     }
                 }

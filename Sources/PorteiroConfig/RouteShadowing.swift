@@ -62,10 +62,11 @@ public enum RouteShadowing {
             var address = in_addr()
             if !name.contains(":"), inet_aton(name, &address) != 0 {
                 let bytes = withUnsafeBytes(of: address.s_addr) { Array($0) }
-                return bytes.first == 127 ? "loopback" : bytes.map(String.init).joined(separator: ".")
+                // 0.0.0.0 connects to this machine too.
+                return bytes.first == 127 || bytes == [0, 0, 0, 0] ? "loopback" : bytes.map(String.init).joined(separator: ".")
             }
             if let bytes = IPRange.parseAddress(name) {
-                if bytes == Array(repeating: 0, count: 15) + [1] { return "loopback" }
+                if bytes == Array(repeating: 0, count: 15) + [1] || bytes == Array(repeating: 0, count: 16) { return "loopback" }
                 if bytes.prefix(12).elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]) {
                     return bytes[12] == 127 ? "loopback" : bytes.suffix(4).map(String.init).joined(separator: ".")
                 }

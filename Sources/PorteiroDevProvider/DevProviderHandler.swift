@@ -28,7 +28,7 @@ final class DevProviderHandler: ChannelInboundHandler {
             self.head = nil
             let request = DevRequest(
                 method: head.method.rawValue, uri: head.uri, body: String(buffer: body),
-                cookieHeaders: head.headers[canonicalForm: "cookie"].map(String.init), authorization: head.headers.first(name: "authorization"))
+                cookieHeaders: head.headers["cookie"], authorization: head.headers.first(name: "authorization"))
             let endpoints = self.endpoints
             let keepAlive = head.isKeepAlive
             let loop = context.eventLoop

@@ -65,6 +65,11 @@ public struct AuthRequest: Sendable {
         }
     }
 
+    /// The request's cookies. `Cookie` is split on `;` only (RFC 6265 §4.2.1), never on commas as
+    /// list headers are: a browser sends back `Set-Cookie: a=1, _porteiro=X` as one cookie `a`,
+    /// and reading `_porteiro` out of it would let any app or sibling site plant a session.
+    public var cookies: CookieHeader { CookieHeader(headers["cookie"]) }
+
     /// A top-level browser navigation, which may be redirected to the IdP. Anything else (XHR,
     /// fetch, API clients, non-GET) gets 401 instead: a redirect would break it.
     public func isNavigation(method: HTTPMethod) -> Bool {
@@ -127,7 +132,11 @@ public struct SignedInUser: Sendable, Equatable {
         self.user = headerSafe(user)
         self.email = headerSafe(email)
         self.emailVerified = emailVerified
-        self.groups = groups.map(headerSafe).filter { !$0.isEmpty && !$0.contains(",") }
+        // A comma, or spaces at either end, cannot be told apart in `X-Forwarded-Groups: a,b`: an
+        // app that splits and trims would see `admins` where the policy saw ` admins `.
+        self.groups = groups.map(headerSafe).filter {
+            !$0.isEmpty && !$0.contains(",") && $0.first?.isWhitespace == false && $0.last?.isWhitespace == false
+        }
         self.roles = roles
         self.claims = claims
         self.accessToken = headerSafe(accessToken)

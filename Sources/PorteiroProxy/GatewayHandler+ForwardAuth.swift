@@ -41,6 +41,9 @@ extension GatewayHandler {
             case .none: return refuse(.forbidden, .noRoute, reason: "no route for the original URI")
             case .ambiguous: return refuse(.badRequest, .badPath, reason: "original URI read differently by different servers")
             }
+            if let methods = found.methods, !methods.contains(original.method) {
+                return refuse(.forbidden, .methodNotAllowed, reason: "routes[\(found.index)] does not accept \(original.method)")
+            }
             if found.auth == .none || found.skipsAuth(method: original.method, target: original.target) {
                 return answer(.plain(.accepted, ""), head: head, log: log, requestID: request.requestID, context: context)
             }
@@ -81,11 +84,15 @@ extension GatewayHandler {
     /// The policy of `allowed_groups`, `allowed_emails` and `allowed_email_domains` (comma-separated;
     /// any one admits). A parameter that is present but names nothing (`allowed_groups=` from an
     /// unset nginx variable) admits no one, rather than everyone; any other parameter (a typo such as
-    /// `allowed_group=`, which would otherwise be ignored) makes the query unreadable: nil.
+    /// `allowed_group=`, which would otherwise be ignored), or one given twice, makes the query
+    /// unreadable: nil.
     static func queryPolicy(_ query: String) -> AccessPolicy? {
         let parameters = FormEncoding.decode(query.dropFirst())
         let names = ["allowed_groups", "allowed_emails", "allowed_email_domains"]
         guard parameters.keys.allSatisfy(names.contains) else { return nil }
+        // A parameter given twice is ambiguous (one reader takes the first, another the last).
+        let given = query.dropFirst().split(separator: "&").filter { !$0.isEmpty }.count
+        guard given == parameters.count else { return nil }
         var lists: [String: [String]] = [:]
         for name in names {
             guard let value = parameters[name] else { continue }

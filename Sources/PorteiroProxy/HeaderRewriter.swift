@@ -16,6 +16,9 @@ public struct HeaderRewriter: Sendable {
         "x-forwarded-user", "x-forwarded-email", "x-forwarded-groups", "x-forwarded-preferred-username",
         "x-forwarded-access-token", "x-auth-request-user", "x-auth-request-email", "x-auth-request-groups",
         "x-auth-request-preferred-username", "x-auth-request-access-token", "remote-user", "x-remote-user",
+        // What other gateways (Authelia, Grafana's auth proxy, Gitea) send: an app set up for one of
+        // them trusts these names.
+        "remote-email", "remote-groups", "remote-name", "x-remote-email", "x-remote-groups", "x-webauth-user",
         // Some servers (IIS, Symfony) route on these, which would bypass Porteiro's routing.
         "x-original-url", "x-rewrite-url",
     ]

@@ -63,7 +63,8 @@ public enum RequestFraming {
     /// are refused — a server behind could still pick a virtual host from them.
     public static func isHost(_ text: String) -> Bool {
         guard let (host, _) = splitHostPort(Substring(text), defaultPort: 0), !host.isEmpty else { return false }
-        if text.hasPrefix("[") { return true }
+        // Brackets hold an IPv6 address and nothing else: `[portal.example.org]` is no host.
+        if text.hasPrefix("[") { return IPRange.parseAddress(host)?.count == 16 }
         let name = host.hasSuffix(".") ? host.dropLast() : Substring(host)
         return !name.isEmpty && !name.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty)
     }

@@ -14,6 +14,9 @@ enum ConnectionInitializer {
         }
         do {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.context))
+            // After the TLS handler, where its handshake-completed event arrives.
+            try channel.pipeline.syncOperations.addHandler(
+                TLSHandshakeTimeout(timeout: TimeAmount(shared.settings.current.idleTimeout)))
         } catch {
             return channel.eventLoop.makeFailedFuture(error)
         }

@@ -4,6 +4,7 @@ import Logging
 import NIOHTTP1
 import PorteiroConfig
 import PorteiroMetrics
+import PorteiroOIDC
 import PorteiroProxy
 import PorteiroRouting
 @testable import PorteiroAuth
@@ -61,6 +62,19 @@ import Testing
         let authenticator = Self.authenticator(secrets: [secret])
         for context in ["https://evil.example.org/realms/gov portal", "https://iam.example.org/realms/gov other-client", ""] {
             #expect(isAnonymousAndCleared(authenticate(authenticator, cookie: Self.cookieHeader(Self.session(), secret: secret, context: context))))
+        }
+    }
+
+    /// A browser stores `Set-Cookie: a=1, __Host-_porteiro=X` (from an app or a sibling site) as
+    /// one cookie `a` and sends `Cookie: a=1, __Host-_porteiro=X`: that is no session.
+    @Test(arguments: [", ", ","])
+    func aCookieHiddenInAnotherCookiesValueIsNoSession(separator: String) {
+        let secret = Self.secret()
+        let authenticator = Self.authenticator(secrets: [secret])
+        let planted = "a=1" + separator + Self.cookieHeader(Self.session(), secret: secret)
+        guard case .anonymous = authenticate(authenticator, cookie: planted) else {
+            Issue.record("a session read out of another cookie's value")
+            return
         }
     }
 
@@ -172,6 +186,29 @@ import Testing
         }
         #expect(user.reusableUntil == Self.now + 1, "the memo never outlives the token")
         #expect(isAnonymousAndCleared(authenticator.authenticate(request(cookie: cookie, now: Self.now + 1))))
+    }
+
+    /// An IdP whose clock runs behind hands out tokens that are expired on arrival (`exp` in
+    /// Porteiro's past, or `expires_in: 0`): neither a login nor a refresh may keep one.
+    @Test func anAccessTokenExpiredOnArrivalIsRefused() throws {
+        func jwt(exp: Int64) -> String {
+            let part = { (json: String) in
+                Data(json.utf8).base64EncodedString().replacingOccurrences(of: "=", with: "")
+                    .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            }
+            return part(#"{"alg":"RS256","typ":"at+jwt"}"#) + "." + part(#"{"exp":\#(exp)}"#) + ".c2ln"
+        }
+        let expiredOnArrival = [
+            TokenResponse(accessToken: jwt(exp: Self.now - 30), expiresIn: 300),
+            TokenResponse(accessToken: jwt(exp: Self.now), expiresIn: nil),
+            TokenResponse(accessToken: "opaque", expiresIn: 0),
+        ]
+        for tokens in expiredOnArrival {
+            #expect(throws: ProviderClient.Failure.self) { try CookieAuthenticator.unexpired(tokens, now: Self.now) }
+        }
+        #expect(try CookieAuthenticator.unexpired(TokenResponse(accessToken: jwt(exp: Self.now + 60), expiresIn: 300), now: Self.now) == Self.now + 60)
+        #expect(try CookieAuthenticator.unexpired(TokenResponse(accessToken: "opaque", expiresIn: 300), now: Self.now) == Self.now + 300)
+        #expect(try CookieAuthenticator.unexpired(TokenResponse(accessToken: "opaque"), now: Self.now) == 0, "no lifetime known: kept")
     }
 
     @Test func aSessionDueForRefreshIsPendingAndAShortTokenShrinksTheMargin() {

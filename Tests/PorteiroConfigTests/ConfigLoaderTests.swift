@@ -352,6 +352,8 @@ let minimalRoutes = """
     @Test(arguments: [
         ("allow: { groups: [\"\"] }", "routes[0].allow.groups[0]"), ("allow: { groups: [admins, \"  \"] }", "routes[0].allow.groups[1]"),
         ("allow: { groups: [\"${UNSET:-}\"] }", "routes[0].allow.groups[0]"), ("allow: { claims: { dept: [\"\"] } }", "routes[0].allow.claims.dept[0]"),
+        ("allow: { groups: [admins], claims: { dept: [] } }", "routes[0].allow.claims.dept"),
+        ("allow: { email_domains: [\"@\"] }", "routes[0].allow.email_domains[0]"),
     ])
     func aBlankEntryInAnAllowListIsRefused(allow: String, path: String) {
         let found = problems(login + "\nroutes:\n  - { path: /admin/, upstream: \"http://x\", \(allow) }")
@@ -424,7 +426,10 @@ let minimalRoutes = """
         }
         var loopback = admin
         loopback.upstream = "http://127.0.0.1:8080"
-        for alias in ["http://localhost:8080", "http://127.1:8080", "http://[::1]:8080", "http://[::ffff:127.0.0.1]:8080"] {
+        for alias in [
+            "http://localhost:8080", "http://127.1:8080", "http://[::1]:8080", "http://[::ffff:127.0.0.1]:8080",
+            "http://0.0.0.0:8080", "http://[::]:8080",
+        ] {
             var same = catchAll
             same.upstream = alias
             #expect(warnings([loopback, same]).count == 1, "\(alias) is 127.0.0.1:8080")

@@ -26,9 +26,10 @@ import Testing
 
         let failures = NIOLockedValueBox(0)
         let requests = NIOLockedValueBox(0)
+        let stop = NIOLockedValueBox(false)
         let load = Task {
             try await TestHTTPConnection.with(port: server.port) { client async throws in
-                while !Task.isCancelled {
+                while !stop.withLockedValue({ $0 }) {
                     let status = try await client.request(.GET, "/a/echo").status
                     requests.withLockedValue { $0 += 1 }
                     if status != 200 { failures.withLockedValue { $0 += 1 } }
@@ -36,6 +37,16 @@ import Testing
             }
         }
 
+        /// Waits (bounded, not timed) until the load loop has made more requests than `count`.
+        func loadPassed(_ count: Int) async throws -> Bool {
+            for _ in 0..<500 where requests.withLockedValue({ $0 }) <= count {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return requests.withLockedValue { $0 } > count
+        }
+        #expect(try await loadPassed(3), "the load loop ran before the reload")
+
+        let beforeReload = requests.withLockedValue { $0 }
         try write(echo + "  - { path: /b/, upstream: \"\(upstream.url)\", auth: none }\n")
         let clock = ContinuousClock()
         let changed = clock.now
@@ -46,6 +57,9 @@ import Testing
         let delay = changed.duration(to: clock.now)
         #expect(live, "the new route never went live")
         #expect(delay < .seconds(2), "the new route took \(delay)")
+        #expect(try await loadPassed(beforeReload), "the load loop ran across the reload")
+
+        let beforeRejectedEdit = requests.withLockedValue { $0 }
 
         try write("  - { path: /a/, upstream: \"ftp://nope\" }\n")
         try await Task.sleep(for: .milliseconds(500))
@@ -55,11 +69,11 @@ import Testing
             (try await client.request(.GET, "/a/echo").status, try await client.request(.GET, "/b/echo").status)
         }
         #expect(stillServing == (200, 200), "the old configuration keeps serving")
+        #expect(try await loadPassed(beforeRejectedEdit), "the load loop ran across the rejected edit")
 
-        load.cancel()
-        _ = await load.result
+        stop.withLockedValue { $0 = true }
+        try await load.value
         watching.cancel()
-        #expect(requests.withLockedValue { $0 } > 20, "the load loop ran")
         #expect(failures.withLockedValue { $0 } == 0, "no request failed during the reloads")
         await server.shutdown()
     }

@@ -36,7 +36,9 @@ final class GroupAuthenticator: GatewayAuthenticator {
         api.passClientAuthorization = true
         var skipping = RouteConfig(path: "/app/", upstream: "http://app:8080", auth: .required)
         skipping.skipAuth = [RouteConfig.SkipAuth(path: "/app/health")]
-        return [admin, open, api, skipping, RouteConfig(path: "/opt/", upstream: "http://app:8080", auth: .optional)]
+        var readOnly = RouteConfig(path: "/reports/", upstream: "http://app:8080", auth: .required)
+        readOnly.methods = ["GET", "HEAD"]
+        return [admin, open, api, skipping, RouteConfig(path: "/opt/", upstream: "http://app:8080", auth: .optional), readOnly]
     }()
 
     static func gateway(trusted: Bool = true, configure: (inout GatewayConfig) -> Void = { _ in }) throws -> GatewayHarness {
@@ -89,6 +91,14 @@ final class GroupAuthenticator: GatewayAuthenticator {
         #expect(try forwardAuth(gateway, uri: nil) == 202, "no original URI: a plain session check")
         #expect(try forwardAuth(gateway, uri: "/admin/x", extra: "X-Original-URL: /app/x\r\n") == 400, "two URIs that disagree")
         #expect(try forwardAuth(gateway, uri: "/admin/x", extra: "X-Forwarded-Method: get me\r\n") == 400)
+    }
+
+    /// The route's `methods:` hold in forward-auth too: nginx asks for a POST it would proxy.
+    @Test func theOriginalMethodMustBeOneTheRouteAccepts() throws {
+        let gateway = try Self.gateway()
+        #expect(try forwardAuth(gateway, uri: "/reports/x", extra: "X-Forwarded-Method: GET\r\n") == 202)
+        #expect(try forwardAuth(gateway, uri: "/reports/x", extra: "X-Forwarded-Method: POST\r\n") == 403)
+        #expect(try forwardAuth(gateway, uri: "/reports/x", extra: "X-Original-Method: DELETE\r\n") == 403)
     }
 
     @Test func anOriginalURIFromAnUntrustedPeerIsRefusedNotIgnored() throws {
@@ -292,7 +302,7 @@ extension FailClosedTests {
 extension FailClosedTests {
     /// nginx served its `portal.example.org` virtual host for `portal.example.org:80:80`, which
     /// Porteiro had routed to the catch-all: a host that is no host name is refused.
-    @Test(arguments: ["portal.example.org:80:80", "a.example.org..", ".example.org", "x@p", "p:0", "p:+80", "p:99999", ""])
+    @Test(arguments: ["portal.example.org:80:80", "a.example.org..", ".example.org", "x@p", "p:0", "p:+80", "p:99999", "", "[p]", "[public.example.org]:80", "[::1"])
     func aHostThatIsNoHostNameIs400(host: String) throws {
         let gateway = try Self.gateway()
         try gateway.clientSends("GET /public/x HTTP/1.1\r\nHost: \(host)\r\n\r\n", byteByByte: false)
@@ -311,9 +321,13 @@ extension FailClosedTests {
         #expect(try forwardAuth(gateway, uri: "/app/x", extra: "X-Forwarded-Host: portal.example.org:80:80\r\n") == 400)
     }
 
-    /// A typo (`allowed_group=`) used to be ignored, admitting every signed-in user.
-    @Test(arguments: ["allowed_group=admins", "Allowed_Groups=admins", "allowed_roles=admins", "allowed_groups[]=admins", "rd=/x"])
-    func anUnknownForwardAuthParameterIsRefused(query: String) throws {
+    /// A typo (`allowed_group=`) used to be ignored, admitting every signed-in user; a parameter
+    /// given twice is read as its first value by some and its last by others.
+    @Test(arguments: [
+        "allowed_group=admins", "Allowed_Groups=admins", "allowed_roles=admins", "allowed_groups[]=admins", "rd=/x",
+        "allowed_groups=ops&allowed_groups=admins", "allowed_groups=admins&allowed_groups=",
+    ])
+    func anUnknownOrRepeatedForwardAuthParameterIsRefused(query: String) throws {
         let gateway = try Self.gateway()
         try gateway.clientSends("GET /oauth2/auth?\(query) HTTP/1.1\r\nHost: p\r\nCookie: s=maria:admins\r\n\r\n", byteByByte: false)
         #expect(Self.status(try gateway.clientReceived()) == 400)

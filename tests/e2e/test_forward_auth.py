@@ -251,10 +251,16 @@ def test_the_recipe_passes_no_client_spelling_of_identity_or_credentials_to_the_
     session = requests.Session()
     provider.log_in(session, session.get(site + "/app/spoof", headers=HTML, timeout=10), "joao")
     forged = {"X-Forwarded-Preferred-Username": "admin", "Authorization": "Bearer FORGED", "X-Auth-Request-User": "admin",
-              "X-Forwarded-Access-Token": "FORGED", "Remote-User": "admin", "X-Forwarded-User": "admin"}
+              "X-Forwarded-Access-Token": "FORGED", "Remote-User": "admin", "X-Forwarded-User": "admin",
+              "Remote-Email": "admin@x", "Remote-Groups": "admin", "Remote-Name": "admin", "X-Remote-Groups": "admin",
+              "X-WEBAUTH-USER": "admin", "Proxy-Authorization": "Basic FORGED",
+              "X-Real-IP": "6.6.6.6", "X-Forwarded-For": "6.6.6.6", "True-Client-IP": "6.6.6.6", "X-Client-IP": "6.6.6.6",
+              "X-Forwarded-Prefix": "/FORGED", "X-Forwarded-Port": "6666", "Forwarded": "for=6.6.6.6"}
     seen = session.get(site + "/app/spoof", headers={**HTML, **forged}, timeout=10).json()["headers"]
     assert seen["x-forwarded-user"] == "joao" and seen["x-forwarded-preferred-username"] == "joao"
     assert "FORGED" not in str(seen) and "admin" not in str(seen), seen
+    assert "6.6.6.6" not in str(seen) and "6666" not in str(seen), seen
+    assert seen["x-real-ip"] == "127.0.0.1", "the address nginx saw, not one the client named"
 
 
 def test_a_client_cannot_reach_forward_auth_through_the_pages_location(nginx_stack):

@@ -5,7 +5,7 @@ import socket
 import time
 
 import requests
-from conftest import free_port, start_dev_provider, start_porteiro, stop
+from conftest import free_port, make_certificate, start_dev_provider, start_porteiro, stop, tls_server_extra
 from test_provider_faults import open_fds
 
 HTML = {"Accept": "text/html"}
@@ -105,6 +105,9 @@ def test_running_out_of_descriptors_backs_off_instead_of_spinning(tmp_path, upst
     resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))  # inherited by the gateway started next
     try:
         porteiro = start_porteiro(tmp_path, provider, upstream, port, server_extra="  idle_timeout: 20s\n")
+    except Exception:
+        stop(provider.process)
+        raise
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     clients = []
@@ -131,5 +134,34 @@ def test_running_out_of_descriptors_backs_off_instead_of_spinning(tmp_path, upst
         assert metrics_value(porteiro, "porteiro_connections_refused_total") > 0
     finally:
         for client in clients:
+            client.close()
+        stop(porteiro.process, provider.process)
+
+
+def test_a_tls_handshake_that_never_ends_is_closed_at_the_idle_timeout(tmp_path, upstream):
+    """Before the handshake no HTTP handler times a connection out: sockets that sent nothing, or
+    half a ClientHello, stayed open for good and a few held every slot of max_connections (the
+    second red team's finding)."""
+    certificate, key = make_certificate(tmp_path)
+    port = free_port()
+    provider = start_dev_provider(port)
+    try:
+        porteiro = start_porteiro(tmp_path, provider, upstream, port, public_url=f"https://127.0.0.1:{port}",
+                                  server_extra=tls_server_extra(certificate, key) + "  idle_timeout: 2s\n  max_connections: 4\n")
+    except Exception:
+        stop(provider.process)
+        raise
+    sockets = []
+    try:
+        for first_bytes in [b"", bytes.fromhex("16030102000100010003 03".replace(" ", ""))] * 2:
+            client = socket.create_connection(("127.0.0.1", port), timeout=10)
+            client.sendall(first_bytes)
+            sockets.append(client)
+        time.sleep(3.5)
+        for client in sockets:
+            assert client.recv(1024) == b"", "closed by the gateway at the idle timeout"
+        assert requests.get(porteiro.url + "/ping", verify=False, timeout=5).status_code == 200, "the slots are free again"
+    finally:
+        for client in sockets:
             client.close()
         stop(porteiro.process, provider.process)
