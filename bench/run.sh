@@ -8,7 +8,8 @@
 # Rows: nginx serving the files (the upstream alone); nginx as a plain reverse proxy (the
 # reference ceiling); Apache + mod_auth_openidc (client-cookie sessions, access token passed as
 # Authorization: Bearer, its cookies stripped); Porteiro on an `auth: required` route with a group
-# policy (cookie opened, policy checked, bearer and identity headers injected); Porteiro on an
+# policy (cookie opened, policy checked, bearer and identity headers injected), as shipped (access
+# log and metrics on); Porteiro on an
 # `auth: none` route. Paths: / (13 bytes) and /big (64 KiB). Any answer but 200 is a failure.
 # Then: Porteiro's memory with 1,000 idle keep-alive clients, and a 1 GiB download and upload.
 set -euo pipefail
@@ -16,6 +17,8 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
+# nginx as the plain proxy at its best here: the worker count that served most (measured, see docs/performance.md).
+NGINX_WORKERS=${NGINX_WORKERS:-2}
 RUN=bench/.run
 UPSTREAM_PORT=18080 NGINX_PROXY_PORT=18081 PORTEIRO_PORT=18082 SINK_PORT=18083 APACHE_PORT=18084 PROVIDER_PORT=18085
 ulimit -n "$(ulimit -Hn)"  # 1,000 idle clients and their upstream connections
@@ -57,7 +60,7 @@ http {
 }
 CONF
 cat > "$RUN/proxy.conf" <<CONF
-worker_processes 2;
+worker_processes $NGINX_WORKERS;
 pid $PWD/$RUN/proxy.pid;
 error_log $PWD/$RUN/logs/proxy.err warn;
 events { worker_connections 4096; }
@@ -73,6 +76,10 @@ http {
       proxy_set_header Connection "";
       proxy_set_header Host \$host;
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      # Buffers that hold the 64 KiB /big: nginx's defaults (8 × 4 KiB) spill it to a temp file.
+      proxy_buffer_size 16k;
+      proxy_buffers 8 16k;
+      proxy_busy_buffers_size 64k;
     }
   }
 }
@@ -125,9 +132,6 @@ cat > "$RUN/porteiro.yaml" <<CONF
 server:
   listen: "127.0.0.1:$PORTEIRO_PORT"
   public_url: "http://127.0.0.1:$PORTEIRO_PORT"
-logging:
-  level: warning
-  access_log: false
 provider:
   issuer: "http://127.0.0.1:$PROVIDER_PORT"
   client_id: bench-porteiro

@@ -92,6 +92,9 @@ public enum ConfigValidator {
             if route.auth == .bearer, route.passClientAuthorization {
                 report("\(path).pass_client_authorization", "does not apply to auth: bearer (the verified token is sent with pass_access_token)")
             }
+            for (entryIndex, audience) in route.audiences.enumerated() where audience.allSatisfy(\.isWhitespace) {
+                report("\(path).audiences[\(entryIndex)]", "is empty (a variable that was not set?): a token with an empty aud would pass")
+            }
             if route.auth != .bearer, !route.audiences.isEmpty || route.allowSession {
                 report("\(path).audiences", "audiences and allow_session apply only to auth: bearer")
             }
@@ -106,6 +109,14 @@ public enum ConfigValidator {
             }
             for name in route.identityHeaders.all where !isToken(name) {
                 report("\(path).identity_headers", "\"\(name)\" is not a valid header name")
+            }
+            // Names that frame or address the request: `Host: maria` or a second `Content-Length`
+            // would make the request mean something else to the app.
+            for name in route.identityHeaders.all
+            where ["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer", "cookie",
+                   "authorization", "expect", "x-forwarded-for", "x-real-ip", "x-forwarded-proto", "x-forwarded-host",
+                   "x-request-id"].contains(name.lowercased().replacing("_", with: "-")) {
+                report("\(path).identity_headers", "\"\(name)\" is a header the request itself needs, not a name for the identity")
             }
             let key = "\(route.host?.lowercased() ?? "*") \(route.path)"
             if let first = seen[key] {

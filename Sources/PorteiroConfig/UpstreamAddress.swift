@@ -20,24 +20,35 @@ public struct UpstreamAddress: Sendable, Equatable, Hashable, CustomStringConver
     }
 
     /// Parses the configured text or says why it cannot, in words fit for a config error.
+    /// A password in the URL (possibly from the environment) is never quoted back: the message
+    /// goes to the terminal and, on a refused reload, to the log.
     public static func parse(_ text: String) -> Result<UpstreamAddress, InvalidValue> {
+        let shown = redacted(text)
         let schemeEnd = text.range(of: "://")
         guard let schemeEnd, let scheme = Scheme(rawValue: text[..<schemeEnd.lowerBound].lowercased()) else {
-            return .failure(InvalidValue("\"\(text)\" is not an http(s) URL"))
+            return .failure(InvalidValue("\"\(shown)\" is not an http(s) URL"))
         }
         let rest = text[schemeEnd.upperBound...]
         let authority = rest.prefix(while: { $0 != "/" && $0 != "?" && $0 != "#" })
         let path = rest.dropFirst(authority.count)
         guard !path.contains("?"), !path.contains("#") else {
-            return .failure(InvalidValue("\"\(text)\" must not carry a query or fragment"))
+            return .failure(InvalidValue("\"\(shown)\" must not carry a query or fragment"))
         }
-        guard !authority.contains("@") else { return .failure(InvalidValue("\"\(text)\" must not carry credentials")) }
+        guard !authority.contains("@") else { return .failure(InvalidValue("\"\(shown)\" must not carry credentials")) }
         guard let (host, port) = splitHostPort(authority, defaultPort: scheme == .https ? 443 : 80) else {
-            return .failure(InvalidValue("\"\(text)\" has no valid host[:port]"))
+            return .failure(InvalidValue("\"\(shown)\" has no valid host[:port]"))
         }
         var base = String(path)
         while base.hasSuffix("/") { base.removeLast() }
         return .success(UpstreamAddress(scheme: scheme, host: host, port: port, basePath: base))
+    }
+
+    /// `text` with whatever precedes an `@` in its authority replaced by `***`.
+    static func redacted(_ text: String) -> String {
+        let start = text.range(of: "://")?.upperBound ?? text.startIndex
+        let authorityEnd = text[start...].firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? text.endIndex
+        guard let at = text[start..<authorityEnd].lastIndex(of: "@") else { return text }
+        return String(text[..<start]) + "***" + String(text[at...])
     }
 
     public var description: String {

@@ -42,18 +42,27 @@ public struct TokenResponse: Sendable, Equatable, Codable {
     /// Unix seconds when the access token expires: the earlier of `expires_in` (RFC 6749 only
     /// recommends it) and the `exp` of a JWT access token — read, not verified, since it only
     /// schedules the next refresh; an IdP whose two disagree must not have a token forwarded past
-    /// its own `exp`. 0 when neither is known (no refresh is scheduled). A value that is no sane
-    /// number of seconds (negative, NaN, 1e30) counts as absent.
+    /// its own `exp`. 0 when neither is known (no refresh is scheduled).
+    ///
+    /// Fail closed: a negative `expires_in`, or an `exp` that is no sane time (0, negative, a
+    /// string, past year 9999), makes the token expired on arrival (a time at or before `now`,
+    /// never 0). Only an `expires_in` too large to add up counts as unknown.
     public func accessTokenExpiresAt(now: Int64) -> Int64 {
         var expiry: Int64?
-        if let expiresIn, let seconds = UnixSeconds.bounded(expiresIn), seconds <= UnixSeconds.latest - now {
-            expiry = now + seconds
+        if let expiresIn {
+            if let seconds = UnixSeconds.bounded(expiresIn) {
+                if seconds <= UnixSeconds.latest - now { expiry = now + seconds }
+            } else if !(expiresIn > 0) {
+                expiry = now
+            }
         }
         if let parsed = try? DefaultJWTParser().parse(Array(accessToken.utf8), as: IDTokenClaims.self),
-            let exp = parsed.payload["exp"]?.unixSeconds
+            let claim = parsed.payload["exp"]
         {
+            let exp = claim.unixSeconds ?? now
             expiry = min(expiry ?? exp, exp)
         }
-        return expiry ?? 0
+        guard let expiry else { return 0 }
+        return max(expiry, 1)
     }
 }

@@ -41,10 +41,11 @@ public enum GatewayPipeline {
     }
 
     /// One HTTP/2 stream (behind TLS): `:authority` checked against `host`, converted to HTTP/1
-    /// parts, then the same `GatewayHandler` as any connection.
+    /// parts, its body framed for HTTP/1.1, then the same `GatewayHandler` as any connection.
     public static func configureHTTP2Stream(_ stream: any Channel, shared: Shared) throws {
         try stream.pipeline.syncOperations.addHandler(HTTP2AuthorityCheck())
         try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
+        try stream.pipeline.syncOperations.addHandler(HTTP2RequestFraming())
         try addGatewayHandler(stream, shared: shared, isTLS: true)
     }
 

@@ -18,7 +18,16 @@ public struct HeaderRewriter: Sendable {
         "x-auth-request-preferred-username", "x-auth-request-access-token", "remote-user", "x-remote-user",
         // What other gateways (Authelia, Grafana's auth proxy, Gitea) send: an app set up for one of
         // them trusts these names.
-        "remote-email", "remote-groups", "remote-name", "x-remote-email", "x-remote-groups", "x-webauth-user",
+        "remote-email", "remote-groups", "remote-name", "x-remote-email", "x-remote-groups", "x-remote-name", "x-webauth-user",
+        "x-forwarded-username", "x-forwarded-roles", "x-auth-user", "x-user", "x-email", "x-authenticated-userid",
+        "x-authenticated-user", "x-authenticated-groups", "x-vouch-user",
+        // What cloud gateways send (AWS ALB, Google IAP, Cloudflare Access, Azure App Service,
+        // Pomerium): an app moved from behind one of them still trusts these.
+        "x-amzn-oidc-identity", "x-amzn-oidc-data", "x-amzn-oidc-accesstoken", "x-goog-authenticated-user-email",
+        "x-goog-authenticated-user-id", "x-goog-iap-jwt-assertion", "cf-access-authenticated-user-email",
+        "cf-access-jwt-assertion", "x-ms-client-principal", "x-ms-client-principal-name", "x-ms-client-principal-id",
+        "x-ms-client-principal-idp", "x-ms-token-aad-access-token", "x-ms-token-aad-id-token", "x-pomerium-jwt-assertion",
+        "x-pomerium-claim-email", "x-pomerium-claim-groups", "x-pomerium-claim-user",
         // Some servers (IIS, Symfony) route on these, which would bypass Porteiro's routing.
         "x-original-url", "x-rewrite-url",
     ]
@@ -33,7 +42,7 @@ public struct HeaderRewriter: Sendable {
         "cf-connecting-ip", "x-cluster-client-ip", "fastly-client-ip", "x-original-uri", "x-original-method",
         "x-original-host", "x-host", "x-url-scheme", "x-scheme", "front-end-https", "x-http-method-override",
         "x-http-method", "x-method-override", "x-ssl-client-cert", "ssl-client-cert", "x-client-cert",
-        "x-ssl-client-verify", "x-ssl-client-s-dn",
+        "x-ssl-client-verify", "x-ssl-client-s-dn", "x-ssl-client-dn", "x-client-verify", "x-client-dn",
     ]
 
     /// Porteiro's own cookies are named this or this plus `_…` (session chunks, login state),

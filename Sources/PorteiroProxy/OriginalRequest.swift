@@ -35,6 +35,7 @@ struct OriginalRequest {
         guard case .success(let target) = RequestTarget.parse(uri) else {
             return .unreadable(reason: "original URI cannot be parsed")
         }
+        if let problem = passedAsWritten(uri) { return .unreadable(reason: problem) }
         let methods = methodHeaders.flatMap { headers[$0] }
         let method = methods.first ?? "GET"
         guard methods.allSatisfy({ $0 == method }), isMethod(method) else {
@@ -48,6 +49,25 @@ struct OriginalRequest {
             return .unreadable(reason: "original URI names another host")
         }
         return .request(OriginalRequest(method: method, host: host ?? target.authority, target: target))
+    }
+
+    /// The front proxy passes the URI to the app as the client wrote it (nginx: `$request_uri`),
+    /// while the policy is decided on its normalized form: any segment that normalizing changes
+    /// would let the app read another path than the one checked. `/admin/x/../health` is checked
+    /// as `/health` (a skip-auth path, say) but an app that routes before resolving dot segments
+    /// (Express, Flask's `<path:…>`) serves `/admin/…`; `//host/admin` is `/admin` to an app that
+    /// reads it as a URL. So such URIs are refused, as are spaces and control characters.
+    static func passedAsWritten(_ uri: String) -> String? {
+        let path = uri.prefix { $0 != "?" }
+        if path.hasPrefix("//") { return "original URI starts with //" }
+        for segment in path.split(separator: "/", omittingEmptySubsequences: false) {
+            let decoded = segment.lowercased().replacing("%2e", with: ".")
+            if decoded == "." || decoded == ".." { return "original URI has a dot segment" }
+        }
+        if uri.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7f }) {
+            return "original URI has a space or control character"
+        }
+        return nil
     }
 
     /// An HTTP method: a token of uppercase letters, digits and `-` (RFC 9110 §9.1), at most 32.

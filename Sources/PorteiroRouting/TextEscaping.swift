@@ -25,7 +25,9 @@ public func jsonEscaped(_ text: String) -> String {
         case "\n": out += "\\n"
         case "\r": out += "\\r"
         case "\t": out += "\\t"
-        case _ where scalar.value < 0x20:
+        // C0, DEL, C1 (U+0085 is a line break to some readers), and U+2028/U+2029, which
+        // JavaScript and some log viewers also break lines on: one event stays one line.
+        case _ where scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029:
             let hex = String(scalar.value, radix: 16)
             out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
         default: out.unicodeScalars.append(scalar)

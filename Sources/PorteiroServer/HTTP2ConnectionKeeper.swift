@@ -55,6 +55,15 @@ final class HTTP2ConnectionKeeper: ChannelDuplexHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// `NIOHTTP2Handler` reports a connection error (a CONTINUATION flood, an oversized header
+    /// block, a frame it cannot parse) after sending GOAWAY, and leaves closing to its user; until
+    /// then its decoder keeps buffering whatever the peer sends, without bound — one connection
+    /// once grew the process by gigabytes until it trapped. Any error here ends the connection.
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.fireErrorCaught(error)
+        context.close(promise: nil)
+    }
+
     private func becameIdle(context: ChannelHandlerContext) {
         switch state {
         case .serving: armIdleTimer(context: context)

@@ -89,8 +89,9 @@ let minimalRoutes = """
     }
 
     @Test(arguments: [
-        ("upstream: \"http://u:p@x\"", "routes[0].upstream", "must not carry credentials"),
+        ("upstream: \"http://u:p@x\"", "routes[0].upstream", "\"http://***@x\" must not carry credentials"),
         ("upstream: \"http://x/?a=1\"", "routes[0].upstream", "must not carry a query"),
+        ("upstream: \"http://svc:S3cret@x/?a=1\"", "routes[0].upstream", "\"http://***@x/?a=1\" must not carry a query"),
         ("upstream: \"http://:80\"", "routes[0].upstream", "has no valid host"),
         ("upstream: \"http://x\"\n    path: app/", "routes[0].path", "must start with /"),
         ("upstream: \"http://x\"\n    path: /a?b", "routes[0].path", "plain path prefix"),
@@ -357,6 +358,20 @@ let minimalRoutes = """
     ])
     func aBlankEntryInAnAllowListIsRefused(allow: String, path: String) {
         let found = problems(login + "\nroutes:\n  - { path: /admin/, upstream: \"http://x\", \(allow) }")
+        #expect(found.map(\.path).contains(path), "\(found)")
+    }
+
+    /// The third red team: `audiences: [""]` passed, and a token with `aud: ""` then did too;
+    /// `identity_headers: { user: Host }` sent the app two hosts.
+    @Test(arguments: [
+        ("auth: bearer, audiences: [\"\"]", "routes[0].audiences[0]"),
+        ("auth: bearer, audiences: [api, \" \"]", "routes[0].audiences[1]"),
+        ("identity_headers: { user: Host }", "routes[0].identity_headers"),
+        ("identity_headers: { groups: Content_Length }", "routes[0].identity_headers"),
+        ("identity_headers: { email: Transfer-Encoding }", "routes[0].identity_headers"),
+    ])
+    func aRouteSettingThatChangesWhatTheRequestMeansIsRefused(setting: String, path: String) {
+        let found = problems(login + "\nroutes:\n  - { path: /api/, upstream: \"http://x\", \(setting) }")
         #expect(found.map(\.path).contains(path), "\(found)")
     }
 

@@ -51,18 +51,20 @@ import Testing
         let clock = ContinuousClock()
         let changed = clock.now
         var live = false
-        while !live, changed.duration(to: clock.now) < .seconds(5) {
+        while !live, changed.duration(to: clock.now) < .seconds(20) {
             live = try await TestHTTPConnection.with(port: server.port) { try await $0.request(.GET, "/b/echo").status == 200 }
         }
         let delay = changed.duration(to: clock.now)
         #expect(live, "the new route never went live")
-        #expect(delay < .seconds(2), "the new route took \(delay)")
+        // A few poll intervals (100 ms) when the machine is calm; the bound only tells a live
+        // reload from none, so a loaded machine cannot fail it.
+        #expect(delay < .seconds(10), "the new route took \(delay)")
         #expect(try await loadPassed(beforeReload), "the load loop ran across the reload")
 
         let beforeRejectedEdit = requests.withLockedValue { $0 }
 
         try write("  - { path: /a/, upstream: \"ftp://nope\" }\n")
-        try await Task.sleep(for: .milliseconds(500))
+        for _ in 0..<500 where !recorder.contains("configuration rejected") { try await Task.sleep(for: .milliseconds(20)) }
         #expect(recorder.contains("configuration rejected"))
         #expect(recorder.contains(#"routes[0].upstream: "ftp://nope" is not an http(s) URL"#), "every problem is logged")
         let stillServing = try await TestHTTPConnection.with(port: server.port) { client async throws in

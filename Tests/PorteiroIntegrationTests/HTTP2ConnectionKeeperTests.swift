@@ -22,6 +22,27 @@ import Testing
         StreamClosedEvent(streamID: HTTP2StreamID(id), reason: nil)
     }
 
+    /// A CONTINUATION flood: `NIOHTTP2Handler` refuses it with GOAWAY but leaves the connection
+    /// open, buffering everything that follows; the keeper closes it at the first error.
+    @Test func aConnectionErrorClosesTheConnection() throws {
+        let channel = EmbeddedChannel(loop: loop)
+        // As `ConnectionInitializer` installs it.
+        try channel.configureHTTP2Pipeline(mode: .server) { $0.eventLoop.makeSucceededVoidFuture() }.flatMapThrowing { multiplexer in
+            try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionKeeper(idleTimeout: .seconds(60)), position: .before(multiplexer))
+        }.wait()
+        try channel.connect(to: SocketAddress(ipAddress: "192.0.2.1", port: 443)).wait()
+        func frame(_ type: UInt8, flags: UInt8, stream: UInt32, _ payload: [UInt8]) -> [UInt8] {
+            let length = UInt32(payload.count)
+            return [UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff), type, flags]
+                + [UInt8(stream >> 24), UInt8(stream >> 16 & 0xff), UInt8(stream >> 8 & 0xff), UInt8(stream & 0xff)] + payload
+        }
+        var bytes = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + frame(4, flags: 0, stream: 0, [])
+        bytes += frame(1, flags: 0, stream: 1, [0x82])  // HEADERS without END_HEADERS
+        for _ in 0..<20 { bytes += frame(9, flags: 0, stream: 1, Array(repeating: 0x41, count: 4_000)) }  // CONTINUATION
+        _ = try? channel.writeInbound(ByteBuffer(bytes: bytes))
+        #expect(!channel.isActive, "closed at the error, not left to buffer")
+    }
+
     @Test func anIdleConnectionClosesAfterTheIdleTimeoutButNotWhileAStreamIsOpen() throws {
         let channel = try connection()
         channel.pipeline.fireUserInboundEventTriggered(opened(1))

@@ -86,6 +86,10 @@ import Testing
             time: Date(timeIntervalSince1970: 0), level: .info, message: "request",
             metadata: ["path": "/a b\n level=error msg=\"forged\"", "status": "200"], format: format)
         #expect(line.hasSuffix("\n") && line.dropLast().contains("\n") == false, "one event, one line: \(line)")
+        // What some readers also break lines on, from an IdP's user name (the third red team).
+        let name = LineLogHandler.line(
+            time: Date(timeIntervalSince1970: 0), level: .info, message: "m", metadata: ["user": "a\u{85}b\u{2028}c\u{7f}d"], format: format)
+        #expect(!name.unicodeScalars.contains { [0x85, 0x2028, 0x7f].contains($0.value) }, "escaped: \(name)")
         switch format {
         case .logfmt:
             #expect(line == #"time=1970-01-01T00:00:00Z level=info msg=request path="/a b\n level=error msg=\"forged\"" status=200"# + "\n")

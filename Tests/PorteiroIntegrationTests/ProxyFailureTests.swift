@@ -128,7 +128,10 @@ import Testing
         let gateway = try await GatewayServer.start(config: config, group: MultiThreadedEventLoopGroup.singleton, logger: recorder.logger)
         try await TestHTTPConnection.with(port: gateway.port) { client async throws in
             try await client.send(.GET, "/slow?ms=500", body: [])
-            try await Task.sleep(for: .milliseconds(100))
+            // In flight once the gateway has connected upstream for it (polled, not timed: a
+            // loaded machine may take longer to read the request).
+            for _ in 0..<500 where upstream.connectionsAccepted == 0 { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(upstream.connectionsAccepted == 1)
             async let drained: Void = gateway.shutdown()
             #expect(try await client.readResponse().text == "slow", "the in-flight request completes")
             await drained

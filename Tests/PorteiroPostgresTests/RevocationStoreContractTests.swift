@@ -93,29 +93,31 @@ let now = Int64(Date().timeIntervalSince1970)
 
 /// What only a shared store can do: two replicas, one database.
 @Suite struct PostgresReplicaTests {
-    @Test func aRevocationOnOneReplicaReachesAnotherWithinTwoSeconds() async throws {
+    @Test func aRevocationOnOneReplicaReachesAnotherByNotify() async throws {
         let (a, b) = (try RunningStore.make("postgres", pollInterval: .seconds(30)), try RunningStore.make("postgres", pollInterval: .seconds(30)))
         defer { a.task.cancel(); b.task.cancel() }
-        try await waitUntil { b.store.cache.isFresh() }
+        try await waitUntil(timeout: .seconds(30)) { b.store.cache.isFresh() }
         let sid = unique("sid")
         try await a.store.revoke(Revocation(target: .session(sid: sid), expiresAt: now + 60), now: now)
         let started = ContinuousClock.now
-        try await waitUntil { b.store.cache.revokes(session(sid: sid, createdAt: now - 10)) }
-        #expect(started.duration(to: .now) < .seconds(2), "by NOTIFY, long before the 30 s poll")
+        try await waitUntil(timeout: .seconds(25)) { b.store.cache.revokes(session(sid: sid, createdAt: now - 10)) }
+        // Usually milliseconds; bounded generously so a loaded machine cannot fail it, yet well
+        // before the 30 s poll, which is what would deliver it without NOTIFY.
+        #expect(started.duration(to: .now) < .seconds(15), "by NOTIFY, long before the 30 s poll")
     }
 
     /// A sign-out on one replica: a copy of that cookie opens nothing on another.
     @Test func aSignOutOnOneReplicaRevokesTheSessionIDOnAnother() async throws {
         let (a, b) = (try RunningStore.make("postgres", pollInterval: .seconds(30)), try RunningStore.make("postgres", pollInterval: .seconds(30)))
         defer { a.task.cancel(); b.task.cancel() }
-        try await waitUntil { b.store.cache.isFresh() }
+        try await waitUntil(timeout: .seconds(30)) { b.store.cache.isFresh() }
         var signedOut = session(sid: nil, createdAt: now - 10)
         signedOut.id = unique("id")
         var other = signedOut
         other.id = unique("id")
         try await a.store.revoke(Revocation(target: .signedOut(sessionID: signedOut.id), expiresAt: now + 60), now: now)
         #expect(a.store.cache.revokes(signedOut))
-        try await waitUntil { b.store.cache.revokes(signedOut) }
+        try await waitUntil(timeout: .seconds(25)) { b.store.cache.revokes(signedOut) }
         #expect(!b.store.cache.revokes(other), "only that session: the user's others stay")
     }
 
@@ -152,7 +154,7 @@ let now = Int64(Date().timeIntervalSince1970)
         running.store.cache.apply([Revocation(target: .session(sid: "kept"), expiresAt: now + 60)], now: now)
         running.store.cache.markSynced()
         #expect(running.store.cache.isFresh())
-        try await waitUntil(timeout: .seconds(3)) { !running.store.cache.isFresh() }
+        try await waitUntil { !running.store.cache.isFresh() }
         #expect(running.store.cache.revokes(session(sid: "kept", createdAt: now - 10)), "the last copy still answers")
         await #expect(throws: (any Error).self) {
             try await running.store.revoke(Revocation(target: .session(sid: "x"), expiresAt: now + 60), now: now)
@@ -162,7 +164,7 @@ let now = Int64(Date().timeIntervalSince1970)
 
 struct TimedOut: Error {}
 
-func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async throws {
+func waitUntil(timeout: Duration = .seconds(20), _ condition: () -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         guard ContinuousClock.now < deadline else { throw TimedOut() }

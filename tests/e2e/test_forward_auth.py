@@ -166,15 +166,16 @@ def ask(porteiro, session, headers, query=""):
 
 
 @pytest.mark.parametrize("uri", ["/admin%2Fx", "/admin/x?#", "/admin\\x", "/admin/é", "/admin/%zz", "%", "*",
-                                 "admin/x", "", "/admin/%00"],
+                                 "admin/x", "", "/admin/%00", "/admin/users/../health", "/admin/users/%2e%2e/x",
+                                 "/admin/./x", "//127.0.0.1/admin/x", "/app/x /admin/x"],
                          ids=["encoded-slash", "fragment", "backslash", "utf8", "bad-escape", "percent", "asterisk",
-                              "relative", "empty", "nul"])
+                              "relative", "empty", "nul", "dot-dot", "encoded-dot-dot", "dot", "double-slash", "space"])
 def test_forward_auth_refuses_an_original_uri_it_cannot_read(nginx_stack, uri):
     provider, porteiro, site = nginx_stack
     joao = signed_in_at_site(provider, site, "joao")
     answer = ask(porteiro, joao, [("X-Forwarded-Uri", uri), ("X-Forwarded-Method", "GET")])
     assert answer.status == 400, f"{uri!r}: {answer.status_line}"
-    assert 'msg="forward-auth refused" reason="original URI cannot be parsed"' in porteiro.log_text()
+    assert 'msg="forward-auth refused" reason="original URI ' in porteiro.log_text()
 
 
 @pytest.mark.parametrize("headers", [
@@ -253,7 +254,8 @@ def test_the_recipe_passes_no_client_spelling_of_identity_or_credentials_to_the_
     forged = {"X-Forwarded-Preferred-Username": "admin", "Authorization": "Bearer FORGED", "X-Auth-Request-User": "admin",
               "X-Forwarded-Access-Token": "FORGED", "Remote-User": "admin", "X-Forwarded-User": "admin",
               "Remote-Email": "admin@x", "Remote-Groups": "admin", "Remote-Name": "admin", "X-Remote-Groups": "admin",
-              "X-WEBAUTH-USER": "admin", "Proxy-Authorization": "Basic FORGED",
+              "X-WEBAUTH-USER": "admin", "Proxy-Authorization": "Basic FORGED", "X-Amzn-Oidc-Identity": "admin",
+              "X-Goog-Authenticated-User-Email": "admin@x", "X-SSL-Client-Verify": "SUCCESS-FORGED", "X-Request-Id": "FORGED",
               "X-Real-IP": "6.6.6.6", "X-Forwarded-For": "6.6.6.6", "True-Client-IP": "6.6.6.6", "X-Client-IP": "6.6.6.6",
               "X-Forwarded-Prefix": "/FORGED", "X-Forwarded-Port": "6666", "Forwarded": "for=6.6.6.6"}
     seen = session.get(site + "/app/spoof", headers={**HTML, **forged}, timeout=10).json()["headers"]

@@ -156,7 +156,7 @@ def test_a_token_response_without_an_id_token_is_refused(faulty):
     log_in(idp.provider, porteiro)
 
 
-@pytest.mark.parametrize("value", [1e30, -1, "1e300"], ids=["1e30", "negative", "string-1e300"])
+@pytest.mark.parametrize("value", [1e30, "1e300"], ids=["1e30", "string-1e300"])
 def test_an_absurd_expires_in_at_login_counts_as_absent(faulty, value):
     """`expires_in: 1e30` from the IdP used to trap converting it to an integer: one token answer
     took the gateway down for everyone. Such a value now counts as absent (the JWT's own `exp`
@@ -167,6 +167,21 @@ def test_an_absurd_expires_in_at_login_counts_as_absent(faulty, value):
     assert porteiro.process.poll() is None, "the gateway is still running"
     again = session.get(porteiro.url + "/app/again", headers=HTML, allow_redirects=False, timeout=10)
     assert again.status_code == 200 and again.json()["headers"]["x-forwarded-user"] == "maria"
+
+
+@pytest.mark.parametrize("value", [-1, -3600, 0], ids=["minus-one", "an-hour-ago", "zero"])
+def test_an_access_token_expired_on_arrival_fails_the_login(faulty, value):
+    """A negative `expires_in` once counted as absent, and the token was forwarded (the third red
+    team): a token the IdP says is already expired fails the login instead, with a clear page."""
+    idp, porteiro = faulty
+    idp.faults["/token"] = ("set", "expires_in", value)
+    session, page = attempt_login(idp.provider, porteiro)
+    assert page.status_code == 502 and "could not complete the sign-in" in page.text
+    assert session_cookie(session) == []
+    wait_for_log(porteiro, "access token expired")
+    assert porteiro.process.poll() is None, "the gateway is still running"
+    idp.faults.clear()
+    log_in(idp.provider, porteiro)
 
 
 def test_an_absurd_expires_in_at_refresh_counts_as_absent(faulty):
