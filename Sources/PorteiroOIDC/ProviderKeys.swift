@@ -17,8 +17,19 @@ public struct ProviderKeys: Sendable {
     /// swift-crypto derive its primes, which traps on a forged modulus (found by fuzzing).
     static let privateMembers: Set = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"]
 
+    /// A key the provider published for signatures: `use` absent or `sig` (RFC 7517 §4.2), and
+    /// `key_ops`, when given, listing `verify`. A key published for encryption verifies nothing.
+    static func mayVerify(_ members: [String: ClaimValue]) -> Bool {
+        if let use = members["use"], use != .string("sig") { return false }
+        if let operations = members["key_ops"] {
+            guard case .array(let listed) = operations, listed.contains(.string("verify")) else { return false }
+        }
+        return true
+    }
+
     /// Keys from a JWKS document. Keys jwt-kit cannot verify with (encryption keys such as
-    /// `RSA-OAEP`, symmetric keys) and private keys are skipped; none left at all is an error.
+    /// `RSA-OAEP`, symmetric keys), keys published for another use, and private keys are skipped;
+    /// none left at all is an error.
     public static func parse(jwksJSON json: String) async throws -> ProviderKeys {
         // Key by key: jwt-kit refuses a whole JWKS when one key has a type it does not know.
         let document = try JSONDecoder().decode([String: [ClaimValue]].self, from: Data(json.utf8))
@@ -26,7 +37,7 @@ public struct ProviderKeys: Sendable {
         var ids: Set<String> = []
         for raw in document["keys"] ?? [] {
             guard case .object(let members) = raw, privateMembers.isDisjoint(with: members.keys),
-                let key = try? JSONDecoder().decode(JWK.self, from: JSONEncoder().encode(raw))
+                Self.mayVerify(members), let key = try? JSONDecoder().decode(JWK.self, from: JSONEncoder().encode(raw))
             else { continue }
             if (try? await collection.add(jwk: key)) != nil, let id = key.keyIdentifier?.string {
                 ids.insert(id)

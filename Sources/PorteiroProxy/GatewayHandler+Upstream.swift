@@ -217,13 +217,14 @@ extension GatewayHandler: UpstreamResponseReceiver {
         let client = context.channel
         let upstream = connection.channel
         let loop = context.eventLoop.assumeIsolated()
+        let idleTimeout = TimeAmount(exchange.route.timeout)
         context.writeAndFlush(wrapOutboundOut(.head(clientHead))).assumeIsolated().whenComplete { result in
             // Joined on a later tick: this may run inside the upstream decoder's decode pass, and
             // the HTTP handlers must not be swapped out from under it.
             loop.execute {
                 do {
                     try result.get()
-                    try TunnelHandler.join(client: client, upstream: upstream)
+                    try TunnelHandler.join(client: client, upstream: upstream, idleTimeout: idleTimeout)
                 } catch {
                     client.close(promise: nil)
                     upstream.close(promise: nil)

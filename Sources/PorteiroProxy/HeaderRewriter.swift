@@ -183,7 +183,9 @@ public struct HeaderRewriter: Sendable {
         } else if !clientKeepAlive {
             headers.add(name: "Connection", value: "close")
         }
-        if !headers.contains(name: "x-request-id") { headers.add(name: "X-Request-Id", value: requestID) }
+        // Porteiro's id, the one in its access log and error pages: an app's own would send the
+        // person reporting a problem to the wrong log lines.
+        headers.replaceOrAdd(name: "X-Request-Id", value: requestID)
         return HTTPResponseHead(version: .http1_1, status: head.status, headers: headers)
     }
 

@@ -2,7 +2,9 @@ import NIOCore
 import NIOHTTP1
 
 /// Joins two channels byte for byte after a protocol upgrade (WebSocket), with backpressure:
-/// a side stops reading while its partner cannot write. Closing either side closes both.
+/// a side stops reading while its partner cannot write. Closing either side closes both, and so
+/// does a silence of the route's `timeout` in both directions (as nginx's `proxy_read_timeout`
+/// ends a WebSocket): no tunnel holds its two sockets forever.
 final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -11,12 +13,19 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var partner: TunnelHandler?
     private var context: ChannelHandlerContext?
     private var readPending = false
+    /// Shared by both sides (one event loop: the upstream connection lives on the client's).
+    private let idle: TunnelIdleTimer
+
+    private init(idle: TunnelIdleTimer) {
+        self.idle = idle
+    }
 
     /// Replaces the HTTP handlers of both pipelines with a pair of tunnel handlers. The upstream's
     /// response decoder hands over any bytes it read past the `101` head to the tunnel.
-    static func join(client: any Channel, upstream: any Channel) throws {
-        let clientSide = TunnelHandler()
-        let upstreamSide = TunnelHandler()
+    static func join(client: any Channel, upstream: any Channel, idleTimeout: TimeAmount) throws {
+        let idle = TunnelIdleTimer(timeout: idleTimeout)
+        let clientSide = TunnelHandler(idle: idle)
+        let upstreamSide = TunnelHandler(idle: idle)
         clientSide.partner = upstreamSide
         upstreamSide.partner = clientSide
 
@@ -39,6 +48,7 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             upstreamPipeline.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
         upstream.read()
         client.read()
+        idle.start(on: client.eventLoop, closing: [client, upstream])
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -51,6 +61,7 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        idle.lastActivity = .now()
         partner?.context?.write(data, promise: nil)
     }
 
@@ -59,6 +70,7 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        idle.cancel()
         partner?.context?.close(promise: nil)
         partner = nil
     }
@@ -84,5 +96,32 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard readPending, let context else { return }
         readPending = false
         context.read()
+    }
+}
+
+/// The silence both sides of a tunnel may keep: checked when it could have run out, and pushed
+/// back by any byte in either direction (no timer is rescheduled per read).
+final class TunnelIdleTimer {
+    private let timeout: TimeAmount
+    var lastActivity = NIODeadline.now()
+    private var check: Scheduled<Void>?
+
+    init(timeout: TimeAmount) {
+        self.timeout = timeout
+    }
+
+    func start(on loop: any EventLoop, closing channels: [any Channel]) {
+        check = loop.assumeIsolated().scheduleTask(deadline: lastActivity + timeout) { [self] in
+            if NIODeadline.now() >= lastActivity + timeout {
+                channels.forEach { $0.close(promise: nil) }
+            } else {
+                start(on: loop, closing: channels)
+            }
+        }
+    }
+
+    func cancel() {
+        check?.cancel()
+        check = nil
     }
 }

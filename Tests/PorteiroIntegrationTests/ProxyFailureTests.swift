@@ -113,7 +113,11 @@ import Testing
         let routes = [RouteConfig(path: "/", upstream: "http://127.0.0.1:1", auth: .none)]
         try await withGateway(routes: routes, configure: { $0.server.idleTimeout = .seconds(1) }) { gateway, _ in
             try await RawConnection.with(port: gateway.port) { raw async throws in
-                try await raw.send("GET /ping HTTP/1.1\r\nHo")
+                do {
+                    try await raw.send("GET /ping HTTP/1.1\r\nHo")
+                } catch ChannelError.ioOnClosedChannel {
+                    // A loaded machine took longer than the idle timeout to send: already cut off.
+                }
                 #expect(try await raw.readToEnd().isEmpty, "a head that never completes is cut off")
             }
         }

@@ -199,6 +199,15 @@ private func base64url(_ text: String) -> String {
         #expect(try await ProviderKeys.parse(jwksJSON: mixed).keyIDs == ["ec1"])
     }
 
+    /// The third red team: a key published with `use: enc` verified signatures.
+    @Test func skipsKeysPublishedForAnotherUse() async throws {
+        let key = #""kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0""#
+        let document = "{\"keys\":[{\(key),\"kid\":\"sig\",\"use\":\"sig\"},{\(key),\"kid\":\"plain\"},"
+            + "{\(key),\"kid\":\"enc\",\"use\":\"enc\"},{\(key),\"kid\":\"ops\",\"key_ops\":[\"verify\"]},"
+            + "{\(key),\"kid\":\"wrap\",\"key_ops\":[\"wrapKey\"]}]}"
+        #expect(try await ProviderKeys.parse(jwksJSON: document).keyIDs == ["sig", "plain", "ops"])
+    }
+
     @Test func comparesSecretsInConstantTime() {
         #expect(constantTimeEqual("abc", "abc"))
         #expect(!constantTimeEqual("abc", "abd"))

@@ -145,9 +145,19 @@ final class UpstreamRecorder: ChannelOutboundHandler, @unchecked Sendable {
         self.record = record
     }
 
+    /// Whether the last head written says how its body is framed.
+    private var framed = true
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .head(let head) = unwrapOutboundIn(data) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
             record.upstreamGot(Recording.UpstreamRequest(upstream: upstream, channel: ObjectIdentifier(context.channel), head: head))
+            framed = head.headers.contains(name: "content-length") || head.headers.contains(name: "transfer-encoding")
+        case .body(let body) where body.readableBytes > 0 && !framed:
+            // The app would read these bytes as a request of their own (the HTTP/2 smuggling).
+            RequestPathTarget.violated("body bytes without framing reached \(upstream)")
+        default:
+            break
         }
         context.write(data, promise: promise)
     }

@@ -6,6 +6,7 @@ handshake is a 502 with the upstream connection dropped. The apps are raw-socket
 import base64
 import hashlib
 import socket
+import time
 
 import pytest
 from conftest import ScriptedUpstream, free_port, raw_request, start_mock_provider, start_porteiro, stop
@@ -59,6 +60,10 @@ def upgrades(tmp_path_factory, upstream):
   - path: /ws-wrong-accept/
     upstream: "{wrong_accept.url}"
     auth: none
+  - path: /ws-short/
+    upstream: "{websocket.url}"
+    auth: none
+    timeout: 1s
   - path: /
     upstream: "{{upstream}}"
     auth: none
@@ -114,6 +119,36 @@ def test_a_websocket_handshake_is_tunnelled_once_the_app_answers_it(upgrades):
         while len(echoed) < 7:
             echoed += client.recv(4096)
         assert echoed == b"\x81\x05hello"
+
+
+def open_tunnel(port, path):
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    client.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                    f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {KEY}\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += client.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return client
+
+
+def test_a_silent_tunnel_closes_after_the_routes_timeout_and_traffic_keeps_it_open(upgrades):
+    """The third red team held a tunnel open, idle, long past every timeout. Now a silence of the
+    route's `timeout` (1 s here) in both directions closes it; frames keep it open."""
+    with open_tunnel(upgrades.port, "/ws-short/chat") as busy:
+        for _ in range(5):  # 2.5 s of traffic, never 1 s silent
+            time.sleep(0.5)
+            busy.sendall(b"\x81\x02hi")
+            echoed = b""
+            while len(echoed) < 4:
+                chunk = busy.recv(4096)
+                assert chunk, "closed while in use"
+                echoed += chunk
+    with open_tunnel(upgrades.port, "/ws-short/chat") as silent:
+        silent.settimeout(5)
+        started = time.time()
+        assert silent.recv(4096) == b"", "closed by the gateway"
+        assert time.time() - started < 4, "at about the route's timeout"
 
 
 def test_a_101_whose_accept_does_not_match_the_key_is_a_502(upgrades):
