@@ -19,6 +19,10 @@ final class HTTP2RequestFraming: ChannelInboundHandler, RemovableChannelHandler 
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
+        case .head(var head) where !head.headers.contains(name: "content-length") && Self.expectsContinue(head):
+            // The client waits for `100 Continue` before its DATA: holding the head would stall it.
+            head.headers.replaceOrAdd(name: "transfer-encoding", value: "chunked")
+            context.fireChannelRead(wrapInboundOut(.head(head)))
         case .head(let head) where !head.headers.contains(name: "content-length"):
             waitingHead = head
             // The next part may need another read: the gateway has seen no head to hold reads for.
@@ -39,5 +43,9 @@ final class HTTP2RequestFraming: ChannelInboundHandler, RemovableChannelHandler 
             }
             context.fireChannelRead(data)
         }
+    }
+
+    private static func expectsContinue(_ head: HTTPRequestHead) -> Bool {
+        head.headers.first(name: "expect")?.lowercased() == "100-continue"
     }
 }

@@ -41,6 +41,16 @@ import Testing
         #expect(!head.headers.contains(name: "transfer-encoding"))
     }
 
+    /// The client waits for `100 Continue` before its DATA: the head cannot wait for it.
+    @Test func aRequestExpectingContinueIsChunkedAtOnce() throws {
+        let out = try passed([.head(Self.head(.PUT, ["expect": "100-continue"]))])
+        guard out.count == 1, case .head(let head) = out[0] else {
+            Issue.record("got \(out)")
+            return
+        }
+        #expect(head.headers["transfer-encoding"] == ["chunked"])
+    }
+
     @Test func aContentLengthFramesTheBodyAlready() throws {
         let out = try passed([.head(Self.head(.PUT, ["content-length": "2"])), .body(ByteBuffer(string: "ok")), .end(nil)])
         guard out.count == 3, case .head(let head) = out[0] else {
