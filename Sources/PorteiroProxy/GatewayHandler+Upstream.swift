@@ -157,7 +157,7 @@ extension GatewayHandler: UpstreamResponseReceiver {
         pool.release(connection, reusable: exchange.upstreamKeepAlive && exchange.requestComplete)
         recordRequest(
             exchange.log, status: exchange.status, bytes: exchange.responseBytes,
-            upstream: exchange.route.upstream.description, requestID: exchange.requestID)
+            upstream: exchange.route.upstreamName, requestID: exchange.requestID)
         settleAfterResponse(keepAlive: keepAlive)
     }
 
@@ -174,7 +174,7 @@ extension GatewayHandler: UpstreamResponseReceiver {
         state = .answering(page, exchange.log, requestID: exchange.requestID, keepAlive: false)
         writeLocal(page, log: exchange.log, requestID: exchange.requestID,
                    keepAlive: exchange.clientKeepAlive && exchange.requestComplete, context: context,
-                   upstream: exchange.route.upstream.description)
+                   upstream: exchange.route.upstreamName)
     }
 
     func armResponseTimeout() {
@@ -212,7 +212,7 @@ extension GatewayHandler: UpstreamResponseReceiver {
         // `.tunnelling` ignores (with no receiver the upstream handler would close the connection).
         state = .tunnelling
         self.connection = nil
-        recordRequest(exchange.log, status: 101, bytes: 0, upstream: exchange.route.upstream.description, requestID: exchange.requestID)
+        recordRequest(exchange.log, status: 101, bytes: 0, upstream: exchange.route.upstreamName, requestID: exchange.requestID)
         let clientHead = settings.rewriter.clientResponse(head, clientKeepAlive: true, requestID: exchange.requestID)
         let client = context.channel
         let upstream = connection.channel

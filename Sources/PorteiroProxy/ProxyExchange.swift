@@ -65,8 +65,14 @@ public enum RequestFraming {
         guard let (host, _) = splitHostPort(Substring(text), defaultPort: 0), !host.isEmpty else { return false }
         // Brackets hold an IPv6 address and nothing else: `[portal.example.org]` is no host.
         if text.hasPrefix("[") { return IPRange.parseAddress(host)?.count == 16 }
-        let name = host.hasSuffix(".") ? host.dropLast() : Substring(host)
-        return !name.isEmpty && !name.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty)
+        // No empty label: not empty, no leading dot, no `..` (one trailing dot is allowed).
+        let name = host.utf8.last == UInt8(ascii: ".") ? host.utf8.dropLast() : host.utf8[...]
+        var previous = UInt8(ascii: ".")
+        for byte in name {
+            if byte == UInt8(ascii: "."), previous == UInt8(ascii: ".") { return false }
+            previous = byte
+        }
+        return !name.isEmpty && previous != UInt8(ascii: ".")
     }
 
     /// True when an absolute-form target's authority names the host `Host` names (RFC 9112 §3.2.2

@@ -10,6 +10,8 @@ public final class Route: Sendable {
     public let host: HostPattern?
     public let prefix: String
     public let upstream: UpstreamAddress
+    /// `upstream` as the access log and error logs name it, built once, not per request.
+    public let upstreamName: String
     public let auth: RouteConfig.Auth
     public let stripPrefix: Bool
     public let preserveHost: Bool
@@ -36,6 +38,7 @@ public final class Route: Sendable {
         self.host = config.host.flatMap(HostPattern.init)
         self.prefix = config.path
         self.upstream = try UpstreamAddress.parse(config.upstream).get()
+        self.upstreamName = upstream.description
         self.auth = config.auth
         self.stripPrefix = config.stripPrefix
         self.preserveHost = config.preserveHost
