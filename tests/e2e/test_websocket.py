@@ -105,14 +105,21 @@ def test_other_upgrades_reach_the_app_as_plain_requests(upgrades, upgrade):
     assert b'"http2-settings"' not in answer.body or "h2c" not in upgrade
 
 
+def open_tunnel(port, path):
+    """A WebSocket handshake through the gateway; the socket and the `101` head."""
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    client.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                    f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {KEY}\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += client.recv(4096)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return client, head
+
+
 def test_a_websocket_handshake_is_tunnelled_once_the_app_answers_it(upgrades):
-    with socket.create_connection(("127.0.0.1", upgrades.port), timeout=5) as client:
-        client.sendall((f"GET /ws/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-                        f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {KEY}\r\n\r\n").encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            head += client.recv(4096)
-        assert head.startswith(b"HTTP/1.1 101"), head
+    client, head = open_tunnel(upgrades.port, "/ws/chat")
+    with client:
         assert f"sec-websocket-accept: {accept_for(KEY)}".lower().encode() in head.lower()
         client.sendall(b"\x81\x05hello")  # bytes of a frame: the tunnel passes them as they are
         echoed = b""
@@ -121,21 +128,13 @@ def test_a_websocket_handshake_is_tunnelled_once_the_app_answers_it(upgrades):
         assert echoed == b"\x81\x05hello"
 
 
-def open_tunnel(port, path):
-    client = socket.create_connection(("127.0.0.1", port), timeout=5)
-    client.sendall((f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-                    f"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {KEY}\r\n\r\n").encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += client.recv(4096)
-    assert head.startswith(b"HTTP/1.1 101"), head
-    return client
 
 
 def test_a_silent_tunnel_closes_after_the_routes_timeout_and_traffic_keeps_it_open(upgrades):
     """The third red team held a tunnel open, idle, long past every timeout. Now a silence of the
     route's `timeout` (1 s here) in both directions closes it; frames keep it open."""
-    with open_tunnel(upgrades.port, "/ws-short/chat") as busy:
+    busy, _ = open_tunnel(upgrades.port, "/ws-short/chat")
+    with busy:
         for _ in range(5):  # 2.5 s of traffic, never 1 s silent
             time.sleep(0.5)
             busy.sendall(b"\x81\x02hi")
@@ -144,7 +143,8 @@ def test_a_silent_tunnel_closes_after_the_routes_timeout_and_traffic_keeps_it_op
                 chunk = busy.recv(4096)
                 assert chunk, "closed while in use"
                 echoed += chunk
-    with open_tunnel(upgrades.port, "/ws-short/chat") as silent:
+    silent, _ = open_tunnel(upgrades.port, "/ws-short/chat")
+    with silent:
         silent.settimeout(5)
         started = time.time()
         assert silent.recv(4096) == b"", "closed by the gateway"
