@@ -14,14 +14,12 @@ extension GatewayHandler {
     /// original URI denies. The original request (`OriginalRequest`) is believed only from
     /// `server.trusted_proxies` and is normalized exactly as routing does; one that cannot be read,
     /// or that no route serves, never admits.
-    func forwardAuth(
-        _ head: HTTPRequestHead, request: AuthRequest, authenticator: any GatewayAuthenticator, log: AccessLogEntry,
-        context: ChannelHandlerContext
-    ) {
+    func forwardAuth(_ gatewayRequest: GatewayRequest, auth request: AuthRequest, authenticator: any GatewayAuthenticator) {
+        let head = gatewayRequest.head
         func refuse(_ status: HTTPResponseStatus, _ text: PageText, reason: String) {
             logger.notice("forward-auth refused", metadata: ["reason": "\(reason)", "request_id": "\(request.requestID)"])
             let page = settings.pages.error(status, text, requestID: request.requestID, request: head.headers)
-            answer(page, head: head, log: log, requestID: request.requestID, context: context)
+            answer(page, to: gatewayRequest)
         }
         guard let queryPolicy = Self.queryPolicy(request.target.query) else {
             return refuse(.badRequest, .badPath, reason: "a query parameter other than allowed_groups, allowed_emails, allowed_email_domains")
@@ -45,7 +43,7 @@ extension GatewayHandler {
                 return refuse(.forbidden, .methodNotAllowed, reason: "routes[\(found.index)] does not accept \(original.method)")
             }
             if found.auth == .none || found.skipsAuth(method: original.method, target: original.target) {
-                return answer(.plain(.accepted, ""), head: head, log: log, requestID: request.requestID, context: context)
+                return answer(.plain(.accepted, ""), to: gatewayRequest)
             }
             if found.auth == .bearer, !found.allowSession {
                 // Forward-auth answers for browser sessions; a tokens-only route is for gateway mode.
@@ -55,20 +53,19 @@ extension GatewayHandler {
         }
         switch authenticator.authenticate(request) {
         case .signedIn(let user):
-            answer(forwardAuthAnswer(user, route: route, queryPolicy: queryPolicy, request: request), head: head, log: log,
-                   requestID: request.requestID, context: context)
+            answer(forwardAuthAnswer(user, route: route, queryPolicy: queryPolicy, request: request), to: gatewayRequest)
         case .anonymous(let clearCookies) where route?.auth == .optional:
             var accepted = LocalResponse.plain(.accepted, "")
             for cookie in clearCookies { accepted.headers.add(name: "Set-Cookie", value: cookie) }
-            answer(accepted, head: head, log: log, requestID: request.requestID, context: context)
+            answer(accepted, to: gatewayRequest)
         case .anonymous(let clearCookies):
             var page = settings.pages.error(
                 .unauthorized, .signInRequired, requestID: request.requestID, request: head.headers,
                 extraHeaders: ["WWW-Authenticate": #"Bearer realm="porteiro""#])
             for cookie in clearCookies { page.headers.add(name: "Set-Cookie", value: cookie) }
-            answer(page, head: head, log: log, requestID: request.requestID, context: context)
+            answer(page, to: gatewayRequest)
         case .pending(let pending):
-            answerAfter({ await authenticator.resolve(pending, request: request) }, head: head, log: log, requestID: request.requestID) {
+            answerAfter({ await authenticator.resolve(pending, request: request) }, request: gatewayRequest) {
                 switch $0 {
                 case .signedIn(let user): return self.forwardAuthAnswer(user, route: route, queryPolicy: queryPolicy, request: request)
                 case .unavailable: return self.unavailablePage(request)
@@ -77,7 +74,7 @@ extension GatewayHandler {
                 }
             }
         case .unavailable:
-            answer(unavailablePage(request), head: head, log: log, requestID: request.requestID, context: context)
+            answer(unavailablePage(request), to: gatewayRequest)
         }
     }
 
@@ -104,15 +101,14 @@ extension GatewayHandler {
     }
 
     /// JSON of the session's identity (never tokens), or 401.
-    func userinfo(_ head: HTTPRequestHead, request: AuthRequest, authenticator: any GatewayAuthenticator, log: AccessLogEntry, context: ChannelHandlerContext) {
+    func userinfo(_ gatewayRequest: GatewayRequest, auth request: AuthRequest, authenticator: any GatewayAuthenticator) {
         let user: SignedInUser?
         switch authenticator.authenticate(request) {
         case .signedIn(let signedIn): user = signedIn
         case .pending(let pending):
             guard let known = authenticator.identity(of: pending) else {
                 // Not in this replica's cache: read from the session store first.
-                return answerAfter({ await authenticator.resolve(pending, request: request) }, head: head, log: log,
-                                   requestID: request.requestID) {
+                return answerAfter({ await authenticator.resolve(pending, request: request) }, request: gatewayRequest) {
                     guard case .signedIn(let user) = $0 else { return self.userinfoAnswer(nil, request: request) }
                     return self.userinfoAnswer(user, request: request)
                 }
@@ -120,7 +116,7 @@ extension GatewayHandler {
             user = known
         case .anonymous, .unavailable: user = nil
         }
-        answer(userinfoAnswer(user, request: request), head: head, log: log, requestID: request.requestID, context: context)
+        answer(userinfoAnswer(user, request: request), to: gatewayRequest)
     }
 
     private func userinfoAnswer(_ user: SignedInUser?, request: AuthRequest) -> LocalResponse {

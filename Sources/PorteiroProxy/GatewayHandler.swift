@@ -6,35 +6,16 @@ import Darwin
 import Logging
 import NIOCore
 import NIOHTTP1
-import PorteiroRouting
 
-/// The per-connection handler of the client side: decides each request (local answer, refusal or
-/// proxy), then streams it to a pooled upstream connection on the same event loop and streams the
-/// response back, with backpressure both ways and no task or thread hop.
+/// The per-connection handler of the client side. It turns NIO's callbacks into events of an
+/// `ExchangeStateMachine`, which decides, and performs the actions it returns: a local answer, a
+/// lease from the upstream pool of this event loop, parts streamed both ways with backpressure and
+/// no task or thread hop. What each request head means is decided in `GatewayHandler+Decision`.
 final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
-
-    enum State {
-        /// Between requests; the idle timer runs. → `.answering`, `.connecting`, `.closed`.
-        case idle
-        /// A local answer waits for the request's `.end` (a body-less request; a request with a
-        /// body is answered at once and the connection closed). → `.idle`, `.closed`.
-        case answering(LocalResponse, AccessLogEntry, requestID: String, keepAlive: Bool)
-        /// Waiting for the authenticator (login endpoints); reads held. → `.answering`, `.idle`, `.closed`.
-        case waiting(AccessLogEntry, requestID: String, keepAlive: Bool)
-        /// Reading a back-channel logout's form body, up to a limit. → `.waiting`, `.closed`.
-        case collecting(LogoutForm)
-        /// An upstream connection is being leased, or a session refreshed; client reads are held.
-        /// → `.proxying`, `.answering`, `.closed`.
-        case connecting
-        /// Parts flow both ways. → `.idle`, `.connecting` (retry), `.tunnelling`, `.closed`.
-        case proxying
-        /// After `101 Switching Protocols` this handler is leaving the pipeline.
-        case tunnelling
-        case closed
-    }
+    typealias Machine = ExchangeStateMachine<UpstreamConnection>
 
     /// The settings of the current request; read from `settingsBox` at each request head.
     var settings: GatewaySettings
@@ -42,20 +23,15 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let pool: UpstreamConnectionPool
     let logger: Logger
     let readiness: Readiness
-    var state = State.idle
-    var exchange: ProxyExchange?
-    var connection: UpstreamConnection?
+    var machine = Machine()
     var context: ChannelHandlerContext?
     var peer = HeaderRewriter.Peer(address: "unknown", isTrusted: false, isTLS: false)
     /// The peer's address bytes, to check against `trusted_proxies` again after a reload.
     var peerBytes: [UInt8] = []
-    /// A `read` held back while no upstream can take the bytes.
-    var readPending = false
     var upstreamNeedsFlush = false
     var idleTimer: Scheduled<Void>?
+    var responseTimer: Scheduled<Void>?
     var requestIDs = RequestIDGenerator()
-    /// False between a request's head and its `.end`.
-    var requestEnded = true
     /// The last session this connection opened: a browser sends the same cookies with every
     /// request, and comparing them costs far less than opening them (base64, AES-GCM, inflate).
     var sessionMemo: SessionMemo?
@@ -70,6 +46,8 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.readiness = readiness
         self.logger = logger
     }
+
+    // MARK: Connection events
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -99,6 +77,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if countedAsOpen { settings.metrics.openConnections.decrement() }
         countedAsOpen = false
         idleTimer?.cancel()
+        responseTimer?.cancel()
         self.context = nil
     }
 
@@ -106,63 +85,40 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             idleTimer?.cancel()
-            requestEnded = false
+            machine.requestHeadReceived()
             receivedHead(head, context: context)
-        case .body(var buffer):
-            if case .collecting(var form) = state {
-                state = .closed  // no copy of the buffer while it grows
-                form.body.writeBuffer(&buffer)
-                return collected(form, context: context)
-            }
-            forward(.body(.byteBuffer(buffer)))
+        case .body(let buffer):
+            run(machine.requestBodyReceived(buffer))
         case .end:
-            requestEnded = true
-            if case .collecting(let form) = state { return submitLogoutForm(form) }
-            exchange?.requestComplete = true
-            // A client's trailer fields never reach the app: some servers merge them into the
-            // headers, where `X-Forwarded-User: admin` would pass every rule above.
-            forward(.end(nil))
-            if case .answering(let response, let log, let requestID, let keepAlive) = state {
-                writeLocal(response, log: log, requestID: requestID, keepAlive: keepAlive, context: context)
-            } else if case .proxying = state {
-                armResponseTimeout()
-            }
+            run(machine.requestEndReceived())
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
         if upstreamNeedsFlush {
             upstreamNeedsFlush = false
-            connection?.handler.flush()
+            machine.connection?.handler.flush()
         }
         context.fireChannelReadComplete()
     }
 
     func read(context: ChannelHandlerContext) {
-        switch state {
-        case .connecting, .waiting:
-            readPending = true
-        case .proxying where connection?.channel.isWritable == false:
-            readPending = true
-        default:
-            context.read()
-        }
+        run(machine.readRequested(upstreamIsWritable: machine.connection?.channel.isWritable ?? true))
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { connection?.handler.resumeReading() }
+        if context.channel.isWritable { machine.connection?.handler.resumeReading() }
         context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        abandonExchange()
-        state = .closed
+        abandon(machine.clientClosed())
         idleTimer?.cancel()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let parserError = error as? HTTPParserError, case .idle = state {
+        if let parserError = error as? HTTPParserError, machine.canAnswerUnreadable {
             let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
             let requestID = requestIDs.next()
             let page = settings.pages.error(status, .unreadable, requestID: requestID, request: [:])
@@ -174,148 +130,90 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         } else {
             context.close(promise: nil)
         }
-        abandonExchange()
-        state = .closed
+        abandon(machine.clientClosed())
     }
 
-    // MARK: Deciding a request
+    // MARK: Performing what the machine decided
 
-    private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let current = settingsBox.current
-        if current !== settings {
-            // A reload may have removed this peer from `trusted_proxies`: trust is not kept past it.
-            settings = current
-            peer.isTrusted = settings.trustedProxies.contains { $0.contains(peerBytes) }
+    /// Performs one action of the state machine.
+    func run(_ action: Machine.Action) {
+        guard let context else {
+            // The handler has left the pipeline: only connections can still be handed back.
+            if case .releaseUnused(let connection) = action { pool.release(connection, reusable: true) }
+            return
         }
-        let requestID = RequestIDGenerator.accepted(from: head.headers, peer: peer) ?? requestIDs.next()
-        var log = AccessLogEntry(method: head.method, start: .now())
-        func refuse(_ status: HTTPResponseStatus, _ text: PageText, headers: HTTPHeaders = [:]) {
-            let page = settings.pages.error(status, text, requestID: requestID, request: head.headers, extraHeaders: headers)
-            answer(page, head: head, log: log, requestID: requestID, context: context)
-        }
-
-        if let (status, message) = RequestFraming.problem(in: head, maxHeaderCount: settings.maxHeaderCount) {
-            return refuse(status, message)
-        }
-        log.host = head.headers.first(name: "host")
-        guard case .success(let target) = RequestTarget.parse(head.uri) else {
-            return refuse(.badRequest, .badPath)
-        }
-        if let authority = target.authority, !RequestFraming.sameHost(authority, head.headers.first(name: "host")) {
-            return refuse(.badRequest, .oneHost)
-        }
-        log.path = target.routingPath
-        // Porteiro's own paths match only as written: `/oauth2/auth;x` is no `/oauth2/auth` to the
-        // front proxy that keeps `/oauth2/auth` internal, so it is none here either.
-        if target.hasParameters, isOwnPath(target.routingPath) {
-            return refuse(.badRequest, .badPath)
-        }
-        if let health = HealthEndpoint(path: target.routingPath) {
-            let ready = readiness.isReady && (settings.authenticator?.isReady ?? true)
-            return answer(health.response(isReady: ready), head: head, log: log, requestID: requestID, context: context)
-        }
-        if let path = settings.metricsPath, target.routingPath == path {
-            return answer(.metrics(settings.metrics), head: head, log: log, requestID: requestID, context: context)
-        }
-        // Built only where login is involved: public routes skip the clock read and the copy.
-        let request = { AuthRequest(method: head.method, headers: head.headers, target: target, requestID: requestID, now: unixNow()) }
-        if let authenticator = settings.authenticator, target.routingPath.hasPrefix("/oauth2/") {
-            switch target.routingPath {
-            case Self.forwardAuthPath:
-                return forwardAuth(head, request: request(), authenticator: authenticator, log: log, context: context)
-            case Self.userinfoPath:
-                return userinfo(head, request: request(), authenticator: authenticator, log: log, context: context)
-            case Self.backchannelLogoutPath where head.method == .POST:
-                state = .collecting(LogoutForm(head: head, request: request(), log: log, authenticator: authenticator))
-                return
-            case Self.backchannelLogoutPath:
-                return refuse(.methodNotAllowed, .methodNotAllowed, headers: ["Allow": "POST"])
-            default:
-                if let endpoint = AuthEndpoint(rawValue: target.routingPath) {
-                    return runEndpoint(endpoint, request: request(), authenticator: authenticator, head: head, log: log)
-                }
-            }
-        }
-        let route: Route
-        switch settings.routes.lookup(host: head.headers.first(name: "host") ?? target.authority, target: target) {
-        case .route(let found):
-            route = found
+        switch action {
         case .none:
-            return refuse(.notFound, .noRoute)
-        case .ambiguous:
-            logger.notice("path read differently by different servers", metadata: ["request_id": "\(requestID)"])
-            return refuse(.badRequest, .badPath)
-        }
-        log.routeIndex = route.index
-        if route.isDirectoryWithoutSlash(target.routingPath) {
-            let location = target.routingPath + "/" + target.query
-            let status: HTTPResponseStatus = head.method == .GET || head.method == .HEAD ? .movedPermanently : .permanentRedirect
-            let redirect = LocalResponse(status: status, headers: ["Location": location, "Cache-Control": "no-store"], body: "")
-            return answer(redirect, head: head, log: log, requestID: requestID, context: context)
-        }
-        if let methods = route.methods, !methods.contains(head.method.rawValue) {
-            return refuse(.methodNotAllowed, .methodNotAllowed, headers: ["Allow": methods.sorted().joined(separator: ", ")])
-        }
-        if route.auth == .none || route.skipsAuth(method: head.method.rawValue, target: target) {
-            return proxy(head, route: route, target: target, identity: nil, requestID: requestID, log: log, context: context)
-        }
-        authorize(head, route: route, target: target, request: request(), log: log, context: context)
-    }
-
-    /// A path Porteiro answers itself: health, metrics, and `/oauth2/…` when login is configured.
-    private func isOwnPath(_ path: String) -> Bool {
-        HealthEndpoint(path: path) != nil || path == settings.metricsPath
-            || (settings.authenticator != nil && path.hasPrefix("/oauth2/"))
-    }
-
-    /// Starts proxying: rewrites the head and leases an upstream connection (unless `connect` is
-    /// false because a session refresh must finish first; the exchange then waits in `.connecting`).
-    func proxy(
-        _ head: HTTPRequestHead, route: Route, target: RequestTarget, identity: SignedInUser?, requestID: String,
-        log: AccessLogEntry, context: ChannelHandlerContext, connect: Bool = true
-    ) {
-        let upgrade = WebSocketUpgrade(head)
-        let upstreamHead = settings.rewriter.upstreamRequest(
-            head, route: route, target: target, peer: peer, requestID: requestID, upgrade: upgrade, identity: identity)
-        if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
-        }
-        exchange = ProxyExchange(
-            requestID: requestID, route: route, upstreamHead: upstreamHead, clientHead: head,
-            upgrade: upgrade, log: log)
-        exchange?.responseCookies = identity?.setCookies ?? []
-        if connect {
-            connectUpstream(fresh: false)
-        } else {
-            state = .connecting
-        }
-    }
-
-    /// Answers locally: at once when the request has ended (an answer after an async hop) or when
-    /// a body may follow (then the connection closes, so an unread body never becomes the next
-    /// request), else when the request's `.end` arrives.
-    func answer(
-        _ response: LocalResponse, head: HTTPRequestHead, log: AccessLogEntry, requestID: String,
-        context: ChannelHandlerContext
-    ) {
-        if requestEnded {
-            writeLocal(response, log: log, requestID: requestID, keepAlive: head.isKeepAlive, context: context)
-        } else if RequestFraming.hasBody(head.headers) {
-            writeLocal(response, log: log, requestID: requestID, keepAlive: false, context: context)
-        } else {
-            state = .answering(response, log, requestID: requestID, keepAlive: head.isKeepAlive)
+            break
+        case .read:
+            context.read()
+        case .writeAnswer(let answer):
+            write(answer, context: context)
+        case .lease(let exchange, let fresh):
+            responseTimer?.cancel()
+            pool.lease(exchange.route.upstream, fresh: fresh) { [weak self] result in
+                self?.leased(result)
+            }
+        case .releaseUnused(let connection):
+            pool.release(connection, reusable: true)
+        case .sendRequest(let exchange, let parts, let connection, let timer, let read):
+            logger.trace(
+                "upstream connection leased",
+                metadata: ["request_id": "\(exchange.requestID)", "connection": "\(connection.id)", "reused": "\(connection.isReused)"])
+            connection.handler.receiver = self
+            connection.handler.write(.head(exchange.upstreamHead))
+            parts.forEach(connection.handler.write)
+            connection.handler.flush()
+            arm(timer, context: context)
+            if read { context.read() }
+        case .forward(let part, let connection, let timer):
+            connection.handler.write(part)
+            upstreamNeedsFlush = true
+            arm(timer, context: context)
+        case .writeResponseHead(let head, let exchange):
+            responseTimer?.cancel()
+            settings.metrics(for: exchange.log).upstreamResponded(afterNanoseconds: (.now() - exchange.log.start).nanoseconds)
+            var clientHead = settings.rewriter.clientResponse(
+                head, clientKeepAlive: exchange.clientKeepAlive && exchange.requestComplete, requestID: exchange.requestID)
+            for cookie in exchange.responseCookies { clientHead.headers.add(name: "Set-Cookie", value: cookie) }
+            context.write(wrapOutboundOut(.head(clientHead)), promise: nil)
+        case .writeResponseBody(let buffer):
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        case .finishResponse(let exchange, let connection, let reusable, let keepAlive):
+            pool.release(connection, reusable: reusable)
+            recordRequest(exchange.log, status: exchange.status, bytes: exchange.responseBytes,
+                          upstream: exchange.route.upstreamName, requestID: exchange.requestID)
+            if keepAlive { armIdleTimer() }
+            // Flushed here, not at read-complete: an `.end` decoded at the upstream's EOF
+            // (HTTP/1.0, close-delimited bodies) is followed by no read-complete.
+            let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            afterFinalWrite(keepAlive: keepAlive, written: written, context: context)
+        case .fail(let failure, let exchange, let closing, let keepAlive):
+            responseTimer?.cancel()
+            abandon(closing)
+            fail(failure, exchange, keepAlive: keepAlive, context: context)
+        case .cutShort(let exchange):
+            responseTimer?.cancel()
+            logger.warning("upstream closed mid-response", metadata: ["request_id": "\(exchange.requestID)"])
+            context.close(promise: nil)
+        case .tunnel(let head, let exchange, let connection):
+            responseTimer?.cancel()
+            beginTunnel(head, exchange: exchange, connection: connection, context: context)
+        case .submitForm(let form):
+            submitLogoutForm(form)
+        case .close(let connection):
+            abandon(connection)
+            context.close(promise: nil)
         }
     }
 
-    /// `upstream` names the app when this is an error page in place of its response.
-    func writeLocal(
-        _ response: LocalResponse, log: AccessLogEntry, requestID: String, keepAlive: Bool,
-        context: ChannelHandlerContext, upstream: String? = nil
-    ) {
-        recordRequest(log, status: response.status.code, bytes: response.body.utf8.count, upstream: upstream, requestID: requestID)
-        settleAfterResponse(keepAlive: keepAlive)
-        let written = writeResponse(response, keepAlive: keepAlive, context: context)
-        afterFinalWrite(keepAlive: keepAlive, written: written, context: context)
+    /// Counts, logs and writes a local answer; closes after it unless it keeps the connection.
+    private func write(_ answer: LocalAnswer, context: ChannelHandlerContext) {
+        recordRequest(answer.request.log, status: answer.response.status.code, bytes: answer.response.body.utf8.count,
+                      upstream: answer.upstream, requestID: answer.request.requestID)
+        if answer.keepAlive { armIdleTimer() }
+        let written = writeResponse(answer.response, keepAlive: answer.keepAlive, context: context)
+        afterFinalWrite(keepAlive: answer.keepAlive, written: written, context: context)
     }
 
     @discardableResult
@@ -330,30 +228,55 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return context.writeAndFlush(wrapOutboundOut(.end(nil)))
     }
 
-    /// Moves to the state after a response, *before* its final `.end` is written: that write lets
-    /// NIO's pipelining handler deliver the next buffered request re-entrantly, which must find
-    /// this handler idle, not half-way through the previous exchange.
-    func settleAfterResponse(keepAlive: Bool) {
-        exchange = nil
-        if keepAlive {
-            state = .idle
-            armIdleTimer()
-        } else {
-            state = .closed
-        }
-    }
-
-    /// After the final `.end`: close once it is on the wire (closing earlier would discard what
-    /// is still queued), or let a held read through.
-    func afterFinalWrite(keepAlive: Bool, written: EventLoopFuture<Void>, context: ChannelHandlerContext) {
+    /// After the final `.end` (which may have delivered the next pipelined request re-entrantly):
+    /// close once it is on the wire (closing earlier would discard what is still queued), or let
+    /// a held read through.
+    private func afterFinalWrite(keepAlive: Bool, written: EventLoopFuture<Void>, context: ChannelHandlerContext) {
         guard keepAlive else {
             let channel = context.channel
             written.assumeIsolated().whenComplete { _ in channel.close(promise: nil) }
             return
         }
-        if readPending, case .idle = state {
-            readPending = false
-            context.read()
+        run(machine.answerWritten())
+    }
+
+    /// An error page in place of the upstream's response, which never started.
+    private func fail(_ failure: ExchangeFailure, _ exchange: ProxyExchange, keepAlive: Bool, context: ChannelHandlerContext) {
+        logger.error(
+            "upstream failed",
+            metadata: [
+                "request_id": "\(exchange.requestID)", "status": "\(failure.status.code)",
+                "upstream": "\(exchange.route.upstream)", "error": "\(failure.reason)",
+            ])
+        let page = settings.pages.error(failure.status, failure.text, requestID: exchange.requestID, request: exchange.clientHeaders)
+        write(LocalAnswer(response: page, request: exchange.request, keepAlive: keepAlive, upstream: exchange.route.upstreamName),
+              context: context)
+    }
+
+    private func leased(_ result: Result<UpstreamConnection, any Error>) {
+        switch result {
+        case .success(let connection):
+            run(machine.leased(connection, isWritable: connection.channel.isWritable))
+        case .failure(ChannelError.connectTimeout):
+            run(machine.leaseFailed(ExchangeFailure(status: .gatewayTimeout, text: .appSlowToAccept, reason: "connect timed out")))
+        case .failure(let error):
+            run(machine.leaseFailed(ExchangeFailure(status: .badGateway, text: .appUnreachable, reason: "\(error)")))
+        }
+    }
+
+    /// Drops an upstream connection this client no longer uses; it reports nothing more here.
+    private func abandon(_ connection: UpstreamConnection?) {
+        guard let connection else { return }
+        connection.handler.receiver = nil
+        connection.channel.close(promise: nil)
+    }
+
+    private func arm(_ timer: Machine.ResponseTimer?, context: ChannelHandlerContext) {
+        guard let timer else { return }
+        responseTimer?.cancel()
+        responseTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timer.after)) { [weak self] in
+            guard let self else { return }
+            self.run(self.machine.responseTimedOut(exchange: timer.exchange))
         }
     }
 
@@ -361,9 +284,8 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         idleTimer?.cancel()
         guard let context else { return }
         idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(settings.idleTimeout)) { [weak self] in
-            guard let self, case .idle = self.state else { return }
-            self.state = .closed
-            self.context?.close(promise: nil)
+            guard let self else { return }
+            self.run(self.machine.idleTimerFired())
         }
     }
 }

@@ -3,51 +3,49 @@ import NIOHTTP1
 import PorteiroConfig
 import PorteiroRouting
 
-/// One request/response pair being proxied, from the client's head to both `.end`s.
+/// One request/response pair being proxied, from the client's head to both `.end`s. Pure data:
+/// `ExchangeStateMachine` decides what happens to it.
 struct ProxyExchange {
-    let requestID: String
+    var request: GatewayRequest
     let route: Route
     /// Kept so a request can be sent again on a fresh connection (see `canRetry`).
     var upstreamHead: HTTPRequestHead
     /// `Set-Cookie` values Porteiro adds to the upstream's response (a refreshed session).
     var responseCookies: [String] = []
-    let clientKeepAlive: Bool
     /// The WebSocket handshake this request opens, if it is one; a `101` must answer it.
     let upgrade: WebSocketUpgrade?
-    /// The client's headers, kept (copy-on-write, no copy) to choose an error page's format.
-    let clientHeaders: HTTPHeaders
-    let log: AccessLogEntry
+    /// This connection's count of exchanges: a response timer names the exchange it was armed for.
+    var number = 0
 
-    /// Parts that arrived while the upstream connection was being opened.
+    /// Parts that arrived while the upstream connection was being leased.
     var buffered: [HTTPClientRequestPart] = []
     var requestComplete = false
-    var requestHasBody: Bool
     var responseHeadReceived = false
-    var responseComplete = false
     var upstreamKeepAlive = true
     var status: UInt = 0
     var responseBytes = 0
     var retried = false
-    var timeout: Scheduled<Void>?
+    /// True once the response timer runs for this exchange (it is armed once, when the request
+    /// has been sent whole).
+    var responseTimerArmed = false
 
-    init(
-        requestID: String, route: Route, upstreamHead: HTTPRequestHead, clientHead: HTTPRequestHead,
-        upgrade: WebSocketUpgrade?, log: AccessLogEntry
-    ) {
-        self.requestID = requestID
+    init(request: GatewayRequest, route: Route, upstreamHead: HTTPRequestHead, upgrade: WebSocketUpgrade?) {
+        self.request = request
         self.route = route
         self.upstreamHead = upstreamHead
-        self.clientKeepAlive = clientHead.isKeepAlive
         self.upgrade = upgrade
-        self.clientHeaders = clientHead.headers
-        self.log = log
-        self.requestHasBody = RequestFraming.hasBody(clientHead.headers)
     }
+
+    var requestID: String { request.requestID }
+    var log: AccessLogEntry { request.log }
+    var clientKeepAlive: Bool { request.keepAlive }
+    /// The client's headers, to choose an error page's format.
+    var clientHeaders: HTTPHeaders { request.head.headers }
 
     /// A reused connection can be closed by the upstream just as we send on it; then an
     /// idempotent request without a body is sent once more on a new connection (RFC 9110 §9.2.2).
     func canRetry(onReused isReused: Bool) -> Bool {
-        isReused && !retried && !responseHeadReceived && !requestHasBody && upstreamHead.method.isIdempotent
+        isReused && !retried && !responseHeadReceived && !request.hasBody && upstreamHead.method.isIdempotent
     }
 }
 
