@@ -216,6 +216,11 @@ let package = Package(
             name: "porteiro-microbench",
             dependencies: [
                 "PorteiroConfig", "PorteiroOIDC", "PorteiroPolicy", "PorteiroRouting", "PorteiroSessions",
+                "PorteiroProxy", "PorteiroServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),

@@ -70,17 +70,19 @@ public struct UpstreamAddress: Sendable, Equatable, Hashable, CustomStringConver
 public func splitHostPort(_ authority: Substring, defaultPort: Int?, lowestPort: Int = 1) -> (host: String, port: Int)? {
     var host: Substring
     var portText: Substring?
-    if authority.hasPrefix("[") {
-        guard let close = authority.firstIndex(of: "]") else { return nil }
-        host = authority[authority.index(after: authority.startIndex)..<close]
-        let after = authority[authority.index(after: close)...]
+    // Delimiters found on bytes (they are ASCII): walking `Character`s costs grapheme breaking.
+    let bytes = authority.utf8
+    if bytes.first == UInt8(ascii: "[") {
+        guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+        host = authority[bytes.index(after: bytes.startIndex)..<close]
+        let after = authority[bytes.index(after: close)...]
         if !after.isEmpty {
-            guard after.hasPrefix(":") else { return nil }
+            guard after.utf8.first == UInt8(ascii: ":") else { return nil }
             portText = after.dropFirst()
         }
-    } else if let colon = authority.lastIndex(of: ":") {
+    } else if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
         host = authority[..<colon]
-        portText = authority[authority.index(after: colon)...]
+        portText = authority[bytes.index(after: colon)...]
         guard !host.utf8.contains(UInt8(ascii: ":")) else { return nil }
     } else {
         host = authority

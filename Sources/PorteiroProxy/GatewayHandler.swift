@@ -29,8 +29,14 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The peer's address bytes, to check against `trusted_proxies` again after a reload.
     var peerBytes: [UInt8] = []
     var upstreamNeedsFlush = false
-    var idleTimer: Scheduled<Void>?
-    var responseTimer: Scheduled<Void>?
+    /// A connection's idle timeout and an exchange's response timeout, each one lazily
+    /// rescheduled task (`DeadlineTimer`): a busy connection schedules nothing per request.
+    var idleTimer = DeadlineTimer()
+    var idleTask: Scheduled<Void>?
+    var responseTimer = DeadlineTimer()
+    var responseTask: Scheduled<Void>?
+    /// The exchange the response timer runs for.
+    var responseTimerExchange = 0
     var requestIDs = RequestIDGenerator()
     /// The last session this connection opened: a browser sends the same cookies with every
     /// request, and comparing them costs far less than opening them (base64, AES-GCM, inflate).
@@ -76,15 +82,15 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         if countedAsOpen { settings.metrics.openConnections.decrement() }
         countedAsOpen = false
-        idleTimer?.cancel()
-        responseTimer?.cancel()
+        idleTask?.cancel()
+        responseTask?.cancel()
         self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            idleTimer?.cancel()
+            setDeadline(.idle, nil)
             machine.requestHeadReceived()
             receivedHead(head, context: context)
         case .body(let buffer):
@@ -113,7 +119,8 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         abandon(machine.clientClosed())
-        idleTimer?.cancel()
+        idleTask?.cancel()
+        responseTask?.cancel()
         context.fireChannelInactive()
     }
 
@@ -150,7 +157,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .writeAnswer(let answer):
             write(answer, context: context)
         case .lease(let exchange, let fresh):
-            responseTimer?.cancel()
+            setDeadline(.response, nil)
             pool.lease(exchange.route.upstream, fresh: fresh) { [weak self] result in
                 self?.leased(result)
             }
@@ -171,7 +178,7 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             upstreamNeedsFlush = true
             arm(timer, context: context)
         case .writeResponseHead(let head, let exchange):
-            responseTimer?.cancel()
+            setDeadline(.response, nil)
             settings.metrics(for: exchange.log).upstreamResponded(afterNanoseconds: (.now() - exchange.log.start).nanoseconds)
             var clientHead = settings.rewriter.clientResponse(
                 head, clientKeepAlive: exchange.clientKeepAlive && exchange.requestComplete, requestID: exchange.requestID)
@@ -189,15 +196,15 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
             afterFinalWrite(keepAlive: keepAlive, written: written, context: context)
         case .fail(let failure, let exchange, let closing, let keepAlive):
-            responseTimer?.cancel()
+            setDeadline(.response, nil)
             abandon(closing)
             fail(failure, exchange, keepAlive: keepAlive, context: context)
         case .cutShort(let exchange):
-            responseTimer?.cancel()
+            setDeadline(.response, nil)
             logger.warning("upstream closed mid-response", metadata: ["request_id": "\(exchange.requestID)"])
             context.close(promise: nil)
         case .tunnel(let head, let exchange, let connection):
-            responseTimer?.cancel()
+            setDeadline(.response, nil)
             beginTunnel(head, exchange: exchange, connection: connection, context: context)
         case .submitForm(let form):
             submitLogoutForm(form)
@@ -273,19 +280,52 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func arm(_ timer: Machine.ResponseTimer?, context: ChannelHandlerContext) {
         guard let timer else { return }
-        responseTimer?.cancel()
-        responseTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timer.after)) { [weak self] in
-            guard let self else { return }
-            self.run(self.machine.responseTimedOut(exchange: timer.exchange))
-        }
+        responseTimerExchange = timer.exchange
+        setDeadline(.response, context.eventLoop.now + TimeAmount(timer.after))
     }
 
     private func armIdleTimer() {
-        idleTimer?.cancel()
         guard let context else { return }
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(settings.idleTimeout)) { [weak self] in
+        setDeadline(.idle, context.eventLoop.now + TimeAmount(settings.idleTimeout))
+    }
+
+    enum TimerKind { case idle, response }
+
+    private func setDeadline(_ kind: TimerKind, _ deadline: NIODeadline?) {
+        let scheduleFor = kind == .idle ? idleTimer.set(deadline) : responseTimer.set(deadline)
+        if let scheduleFor { schedule(kind, at: scheduleFor) }
+    }
+
+    private func schedule(_ kind: TimerKind, at deadline: NIODeadline) {
+        guard let context else { return }
+        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
             guard let self else { return }
-            self.run(self.machine.idleTimerFired())
+            self.timerTaskRan(kind, scheduledFor: deadline)
+        }
+        switch kind {
+        case .idle:
+            idleTask?.cancel()
+            idleTask = task
+        case .response:
+            responseTask?.cancel()
+            responseTask = task
+        }
+    }
+
+    private func timerTaskRan(_ kind: TimerKind, scheduledFor: NIODeadline) {
+        guard let context else { return }
+        let now = context.eventLoop.now
+        let outcome = kind == .idle
+            ? idleTimer.taskRan(scheduledFor: scheduledFor, now: now) : responseTimer.taskRan(scheduledFor: scheduledFor, now: now)
+        switch outcome {
+        case .expired where kind == .idle:
+            run(machine.idleTimerFired())
+        case .expired:
+            run(machine.responseTimedOut(exchange: responseTimerExchange))
+        case .reschedule(let next):
+            schedule(kind, at: next)
+        case .nothing:
+            break
         }
     }
 }

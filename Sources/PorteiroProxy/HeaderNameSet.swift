@@ -3,9 +3,10 @@
 /// `X-Forwarded-User` and `X_Forwarded_User` as `HTTP_X_FORWARDED_USER`, so stripping one spelling
 /// and passing the other lets a client become anyone (oauth2-proxy's CVE-2025-64484).
 ///
-/// Lookup allocates nothing: names are bucketed by length and compared byte by byte.
+/// Lookup allocates nothing: names are bucketed by length (an array index) and compared byte by byte.
 public struct HeaderNameSet: Sendable {
-    private var buckets: [Int: [[UInt8]]] = [:]
+    /// `buckets[n]`: the folded names of `n` bytes.
+    private var buckets: [[[UInt8]]] = []
 
     public init<Names: Sequence>(_ names: Names) where Names.Element == String {
         for name in names { insert(name) }
@@ -13,13 +14,17 @@ public struct HeaderNameSet: Sendable {
 
     public mutating func insert(_ name: String) {
         let folded = name.utf8.map(Self.fold)
-        guard !(buckets[folded.count]?.contains(folded) ?? false) else { return }
-        buckets[folded.count, default: []].append(folded)
+        if buckets.count <= folded.count {
+            buckets.append(contentsOf: repeatElement([], count: folded.count + 1 - buckets.count))
+        }
+        guard !buckets[folded.count].contains(folded) else { return }
+        buckets[folded.count].append(folded)
     }
 
     public func contains(_ name: String) -> Bool {
-        guard let candidates = buckets[name.utf8.count] else { return false }
-        return candidates.contains { candidate in
+        let count = name.utf8.count
+        guard count < buckets.count else { return false }
+        return buckets[count].contains { candidate in
             var index = 0
             for byte in name.utf8 {
                 guard Self.fold(byte) == candidate[index] else { return false }

@@ -94,11 +94,7 @@ public struct HeaderRewriter: Sendable {
     ) -> HTTPRequestHead {
         let clientHost = head.headers.first(name: "host") ?? target.authority ?? route.upstream.hostHeader
         let isChunked = head.headers.contains(name: "transfer-encoding")
-        var namedByConnection: HeaderNameSet?
-        if head.headers.contains(name: "connection") {
-            namedByConnection = HeaderNameSet(
-                head.headers[canonicalForm: "connection"].map { String($0) }.filter { !Self.isFramingHeader($0) })
-        }
+        let namedByConnection = namedByConnection(head.headers)
         var headers = HTTPHeaders()
         headers.reserveCapacity(head.headers.count + 8)
         var forwardedFor: [String] = []
@@ -165,17 +161,25 @@ public struct HeaderRewriter: Sendable {
         return client
     }
 
-    /// The head to send the client. Body framing is left to NIO's response encoder, which knows
-    /// the request method (HEAD) and the client's HTTP version. An app can never set, replace or
-    /// delete Porteiro's own cookies (one app planting a session that another then believes).
+    /// The head to send the client, built in one pass over the upstream's headers: hop-by-hop
+    /// headers and those `Connection` names dropped, Porteiro's own cookies and the app's
+    /// `X-Request-Id` filtered. Body framing is left to NIO's response encoder, which knows the
+    /// request method (HEAD) and the client's HTTP version. An app can never set, replace or delete
+    /// Porteiro's own cookies (one app planting a session that another then believes).
     public func clientResponse(_ head: HTTPResponseHead, clientKeepAlive: Bool, requestID: String) -> HTTPResponseHead {
-        var headers = head.headers
-        let upgrade = head.status == .switchingProtocols ? headers.first(name: "upgrade") : nil
-        Self.removeHopByHop(&headers)
-        if let cookiePrefix, headers.contains(name: "set-cookie") {
-            let kept = headers["set-cookie"].filter { !Self.isPorteiroCookie(setCookie: $0, prefix: cookiePrefix) }
-            headers.remove(name: "set-cookie")
-            for value in kept { headers.add(name: "Set-Cookie", value: value) }
+        let upgrade = head.status == .switchingProtocols ? head.headers.first(name: "upgrade") : nil
+        let namedByConnection = namedByConnection(head.headers)
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(head.headers.count + 2)
+        for (name, value) in head.headers {
+            if hopByHop.contains(name) || Self.isProxyHeader(name) || namedByConnection?.contains(name) == true { continue }
+            // Porteiro's id, the one in its access log and error pages: an app's own would send the
+            // person reporting a problem to the wrong log lines.
+            if Self.requestIDName.contains(name) { continue }
+            if let cookiePrefix, Self.setCookieName.contains(name), Self.isPorteiroCookie(setCookie: value, prefix: cookiePrefix) {
+                continue
+            }
+            headers.add(name: name, value: value)
         }
         if let upgrade {
             headers.add(name: "Connection", value: "upgrade")
@@ -183,10 +187,20 @@ public struct HeaderRewriter: Sendable {
         } else if !clientKeepAlive {
             headers.add(name: "Connection", value: "close")
         }
-        // Porteiro's id, the one in its access log and error pages: an app's own would send the
-        // person reporting a problem to the wrong log lines.
-        headers.replaceOrAdd(name: "X-Request-Id", value: requestID)
+        headers.add(name: "X-Request-Id", value: requestID)
         return HTTPResponseHead(version: .http1_1, status: head.status, headers: headers)
+    }
+
+    private static let requestIDName = HeaderNameSet(["x-request-id"])
+    private static let setCookieName = HeaderNameSet(["set-cookie"])
+
+    /// The names a `Connection` header lists (hop-by-hop for this message), except the framing
+    /// ones a peer must not be able to drop and those dropped anyway (`keep-alive`, `upgrade`, …);
+    /// nil when that leaves none, as for nearly every message.
+    func namedByConnection(_ headers: HTTPHeaders) -> HeaderNameSet? {
+        guard headers.contains(name: "connection") else { return nil }
+        let names = headers.elements("connection").map { String($0) }.filter { !Self.isFramingHeader($0) && !hopByHop.contains($0) }
+        return names.isEmpty ? nil : HeaderNameSet(names)
     }
 
     /// The access token replaces whatever `Authorization` the client sent: the app must only ever
@@ -201,19 +215,6 @@ public struct HeaderRewriter: Sendable {
         headers.add(name: names.preferredUsername, value: identity.user)
         if !identity.email.isEmpty { headers.add(name: names.email, value: identity.email) }
         if !identity.groups.isEmpty { headers.add(name: names.groups, value: identity.groups.joined(separator: ",")) }
-    }
-
-    /// Connection and the headers it names, Keep-Alive, TE, Trailer, Transfer-Encoding, Upgrade,
-    /// Proxy-*. Content-Length stays: it frames the body that follows.
-    static func removeHopByHop(_ headers: inout HTTPHeaders) {
-        for value in headers[canonicalForm: "connection"] where !isFramingHeader(String(value)) {
-            headers.remove(name: String(value))
-        }
-        for name in hopByHopNames { headers.remove(name: name) }
-        if headers.contains(where: { isProxyHeader($0.name) }) {
-            let names = headers.map(\.name).filter(isProxyHeader)
-            names.forEach { headers.remove(name: $0) }
-        }
     }
 
     /// `Proxy-*` (`Proxy-Authorization`, `Proxy-Connection`): meant for a proxy, never the app.

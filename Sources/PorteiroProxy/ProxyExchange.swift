@@ -92,13 +92,13 @@ public enum RequestFraming {
     static func problem(in head: HTTPRequestHead, maxHeaderCount: Int) -> (HTTPResponseStatus, PageText)? {
         // The HTTP/1 decoder counts too; HTTP/2 header blocks arrive whole, so this is their limit.
         if head.headers.count > maxHeaderCount { return (.requestHeaderFieldsTooLarge, .unreadable) }
-        let hosts = head.headers[canonicalForm: "host"]
+        let hosts = head.headers.elements("host")
         if hosts.count > 1 || (head.version.major == 1 && head.version.minor >= 1 && hosts.isEmpty) {
             return (.badRequest, .oneHost)
         }
         // The value as it will be routed on and forwarded, untrimmed (HTTP/2 trims nothing).
         if let host = head.headers.first(name: "host"), !isHost(host) { return (.badRequest, .badHost) }
-        let codings = head.headers[canonicalForm: "transfer-encoding"]
+        let codings = head.headers.elements("transfer-encoding")
         if !codings.isEmpty {
             guard codings.count == 1, codings[0].lowercased() == "chunked" else {
                 return (.notImplemented, .chunkedOnly)
@@ -107,7 +107,7 @@ public enum RequestFraming {
                 return (.badRequest, .ambiguousLength)
             }
         }
-        let lengths = head.headers[canonicalForm: "content-length"]
+        let lengths = head.headers.elements("content-length")
         if lengths.count > 1 || lengths.contains(where: { UInt64($0) == nil }) {
             return (.badRequest, .ambiguousLength)
         }

@@ -11,7 +11,10 @@ final class UpstreamConnection {
     /// Exchanges served before the current one; a reused connection may have been closed by the
     /// upstream in the meantime, which is what makes a retry safe for idempotent requests.
     var exchangesServed = 0
-    var idleTimer: Scheduled<Void>?
+    /// While parked: when it has been idle too long. Lazily rescheduled, so a connection leased
+    /// and parked again on every request schedules no task per request.
+    var idleDeadline = DeadlineTimer()
+    var idleTask: Scheduled<Void>?
 
     init(id: Int, channel: any Channel, handler: UpstreamHandler, address: UpstreamAddress, createdAt: NIODeadline) {
         self.id = id

@@ -33,8 +33,7 @@ public final class UpstreamConnectionPool {
             case .reuse(let id, let stale):
                 stale.forEach(closeIdle)
                 guard let connection = idle.removeValue(forKey: id), connection.channel.isActive else { continue }
-                connection.idleTimer?.cancel()
-                connection.idleTimer = nil
+                _ = connection.idleDeadline.set(nil)
                 return completion(.success(connection))
             case .connect(let stale):
                 stale.forEach(closeIdle)
@@ -56,11 +55,23 @@ public final class UpstreamConnectionPool {
             connection.channel.close(promise: nil)
         case .park(let deadline):
             idle[connection.id] = connection
-            connection.idleTimer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-                guard let self else { return }
+            if let scheduleFor = connection.idleDeadline.set(deadline) { scheduleIdleTask(connection, at: scheduleFor) }
+        }
+    }
+
+    private func scheduleIdleTask(_ connection: UpstreamConnection, at deadline: NIODeadline) {
+        connection.idleTask?.cancel()
+        connection.idleTask = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            guard let self else { return }
+            switch connection.idleDeadline.taskRan(scheduledFor: deadline, now: .now()) {
+            case .expired:
                 if self.machines[connection.address]?.idleTimerFired(connection.id, now: .now()) == true {
                     self.closeIdle(connection.id)
                 }
+            case .reschedule(let next):
+                self.scheduleIdleTask(connection, at: next)
+            case .nothing:
+                break
             }
         }
     }
@@ -99,7 +110,7 @@ public final class UpstreamConnectionPool {
     }
 
     private func connectionClosed(_ connection: UpstreamConnection) {
-        connection.idleTimer?.cancel()
+        connection.idleTask?.cancel()
         if idle.removeValue(forKey: connection.id) != nil {
             machines[connection.address]?.closed(connection.id)
         }
@@ -107,7 +118,7 @@ public final class UpstreamConnectionPool {
 
     private func closeIdle(_ id: Int) {
         guard let connection = idle.removeValue(forKey: id) else { return }
-        connection.idleTimer?.cancel()
+        connection.idleTask?.cancel()
         connection.channel.close(promise: nil)
     }
 }

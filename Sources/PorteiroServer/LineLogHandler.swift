@@ -28,8 +28,8 @@ public struct LineLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var all = metadata
-        if let extra = event.metadata { all.merge(extra) { $1 } }
+        var all = event.metadata ?? [:]
+        if !metadata.isEmpty { all.merge(metadata) { event, _ in event } }
         Self.writeToStandardError(Self.line(time: Date(), level: event.level, message: "\(event.message)", metadata: all, format: format))
     }
 
@@ -57,17 +57,35 @@ public struct LineLogHandler: LogHandler {
     }
 
     /// The line for one event, fields in a stable order: time, level, msg, then metadata by key.
+    /// Built in one string (every request writes one: the access log).
     public static func line(time: Date, level: Logger.Level, message: String, metadata: Logger.Metadata, format: LoggingConfig.Format)
         -> String
     {
-        let fields = [("time", timestamp(time)), ("level", level.rawValue), ("msg", message)]
-            + metadata.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") }
-        switch format {
-        case .json:
-            return "{" + fields.map { "\"\(jsonEscaped($0.0))\":\"\(jsonEscaped($0.1))\"" }.joined(separator: ",") + "}\n"
-        case .logfmt:
-            return fields.map { "\($0.0)=\(logfmtValue($0.1))" }.joined(separator: " ") + "\n"
+        var line = ""
+        line.reserveCapacity(320)
+        let json = format == .json
+        var first = true
+        func field(_ key: String, _ value: String) {
+            if json {
+                line += first ? "{\"" : ",\""
+                line += jsonEscaped(key)
+                line += "\":\""
+                line += jsonEscaped(value)
+                line += "\""
+            } else {
+                if !first { line += " " }
+                line += key
+                line += "="
+                appendLogfmtValue(value, to: &line)
+            }
+            first = false
         }
+        field("time", timestamp(time))
+        field("level", level.rawValue)
+        field("msg", message)
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) { field(key, value.description) }
+        line += json ? "}\n" : "\n"
+        return line
     }
 
     /// `2026-12-07T19:40:15Z` (UTC, whole seconds): Foundation's ISO 8601 format style, without
@@ -81,8 +99,17 @@ public struct LineLogHandler: LogHandler {
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
-    private static func logfmtValue(_ value: String) -> String {
-        let plain = !value.isEmpty && value.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7f && $0 != "\"" && $0 != "=" && $0 != "\\" }
-        return plain ? value : "\"" + jsonEscaped(value) + "\""
+    /// A logfmt value: bare when it is printable ASCII without `"`, `=` or a backslash, else quoted and escaped.
+    private static func appendLogfmtValue(_ value: String, to line: inout String) {
+        let plain = !value.isEmpty && value.utf8.allSatisfy {
+            $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "\\")
+        }
+        if plain {
+            line += value
+        } else {
+            line += "\""
+            line += jsonEscaped(value)
+            line += "\""
+        }
     }
 }

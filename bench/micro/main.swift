@@ -182,6 +182,11 @@ report("  reference: bare RSA-2048 PKCS#1 v1.5 verify", measure(2_000) {
     _ = publicKey.isValidSignature(signature, for: signed, padding: .insecurePKCS1v1_5)
 })
 
+// The whole proxied exchange in user space (codecs, gateway handler, pool), as `serve` runs it.
+report("proxied exchange, public route, in memory (access log off)", try exchangeNanoseconds(accessLog: false))
+report("proxied exchange, public route, in memory (access log on, as shipped)", try exchangeNanoseconds(accessLog: true))
+report("  reference: NIO's HTTP/1.1 codecs both ways, parts passed through", try bareNIOExchangeNanoseconds())
+
 print()
 print("| case | µs per operation |")
 print("| --- | ---: |")
