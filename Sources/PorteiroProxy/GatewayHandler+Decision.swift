@@ -36,32 +36,7 @@ extension GatewayHandler {
         if target.hasParameters, isOwnPath(target.routingPath) {
             return refuse(.badRequest, .badPath)
         }
-        if let health = HealthEndpoint(path: target.routingPath) {
-            let ready = readiness.isReady && (settings.authenticator?.isReady ?? true)
-            return answer(health.response(isReady: ready), to: request)
-        }
-        if let path = settings.metricsPath, target.routingPath == path {
-            return answer(.metrics(settings.metrics), to: request)
-        }
-        // Built only where login is involved: public routes skip the clock read and the copy.
-        let authRequest = { AuthRequest(method: head.method, headers: head.headers, target: target, requestID: requestID, now: unixNow()) }
-        if let authenticator = settings.authenticator, target.routingPath.hasPrefix("/oauth2/") {
-            switch target.routingPath {
-            case Self.forwardAuthPath:
-                return forwardAuth(request, auth: authRequest(), authenticator: authenticator)
-            case Self.userinfoPath:
-                return userinfo(request, auth: authRequest(), authenticator: authenticator)
-            case Self.backchannelLogoutPath where head.method == .POST:
-                return machine.collect(LogoutForm(request: request, auth: authRequest(), authenticator: authenticator))
-            case Self.backchannelLogoutPath:
-                return refuse(.methodNotAllowed, .methodNotAllowed, headers: ["Allow": "POST"])
-            default:
-                if let endpoint = AuthEndpoint(rawValue: target.routingPath) {
-                    let auth = authRequest()
-                    return answerAfter({ await authenticator.handle(endpoint, auth) }, request: request) { $0 }
-                }
-            }
-        }
+        if handledAsOwnEndpoint(request, target: target) { return }
         let route: Route
         switch settings.routes.lookup(host: head.headers.first(name: "host") ?? target.authority, target: target) {
         case .route(let found):
@@ -84,7 +59,39 @@ extension GatewayHandler {
         if route.auth == .none || route.skipsAuth(method: head.method.rawValue, target: target) {
             return proxy(request, route: route, target: target, identity: nil)
         }
-        authorize(request, route: route, target: target, auth: authRequest())
+        authorize(request, route: route, target: target, auth: AuthRequest(head, target: target, requestID: requestID))
+    }
+
+    /// Health, metrics and, when login is configured, `/oauth2/…`: answered (or started) here.
+    private func handledAsOwnEndpoint(_ request: GatewayRequest, target: RequestTarget) -> Bool {
+        let head = request.head
+        if let health = HealthEndpoint(path: target.routingPath) {
+            let ready = readiness.isReady && (settings.authenticator?.isReady ?? true)
+            answer(health.response(isReady: ready), to: request)
+            return true
+        }
+        if let path = settings.metricsPath, target.routingPath == path {
+            answer(.metrics(settings.metrics), to: request)
+            return true
+        }
+        guard let authenticator = settings.authenticator, target.routingPath.hasPrefix("/oauth2/") else { return false }
+        let auth = AuthRequest(head, target: target, requestID: request.requestID)
+        switch target.routingPath {
+        case Self.forwardAuthPath:
+            forwardAuth(request, auth: auth, authenticator: authenticator)
+        case Self.userinfoPath:
+            userinfo(request, auth: auth, authenticator: authenticator)
+        case Self.backchannelLogoutPath where head.method == .POST:
+            machine.collect(LogoutForm(request: request, auth: auth, authenticator: authenticator))
+        case Self.backchannelLogoutPath:
+            let page = settings.pages.error(
+                .methodNotAllowed, .methodNotAllowed, requestID: request.requestID, request: head.headers, extraHeaders: ["Allow": "POST"])
+            answer(page, to: request)
+        default:
+            guard let endpoint = AuthEndpoint(rawValue: target.routingPath) else { return false }
+            answerAfter({ await authenticator.handle(endpoint, auth) }, request: request) { $0 }
+        }
+        return true
     }
 
     /// A path Porteiro answers itself: health, metrics, and `/oauth2/…` when login is configured.
@@ -130,5 +137,13 @@ extension GatewayHandler {
             guard let self, self.machine.awaitedAnswerReady() else { return }
             self.answer(respond(result), to: request)
         }
+    }
+}
+
+extension AuthRequest {
+    /// What the authenticator sees of a request head, read at the time of the call. Built only
+    /// where login is involved: public routes skip the clock read and the copy.
+    init(_ head: HTTPRequestHead, target: RequestTarget, requestID: String) {
+        self.init(method: head.method, headers: head.headers, target: target, requestID: requestID, now: unixNow())
     }
 }
