@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Micro-benchmarks of the per-request pure work (session cookie, routes, policy, ID token),
+# Micro-benchmarks of the per-request pure work (session cookie, routes, policy, ID token) and of one
+# whole proxied exchange in memory (the gateway pipeline beside bare NIO codecs),
 # release-built, each beside the bare primitive it is built on.
 #   bash bench/micro.sh                 # prints the table
 #   WRITE_DOCS=1 bash bench/micro.sh    # also replaces it in docs/performance.md

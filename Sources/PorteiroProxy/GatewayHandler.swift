@@ -146,7 +146,12 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func run(_ action: Machine.Action) {
         guard let context else {
             // The handler has left the pipeline: only connections can still be handed back.
-            if case .releaseUnused(let connection) = action { pool.release(connection, reusable: true) }
+            switch action {
+            case .releaseUnused(let connection), .sendRequest(_, _, let connection, _, _):
+                pool.release(connection, reusable: true)
+            default:
+                break
+            }
             return
         }
         switch action {
