@@ -19,8 +19,6 @@ struct LogoutForm {
 }
 
 extension GatewayHandler {
-    static let backchannelLogoutPath = "/oauth2/backchannel_logout"
-
     /// Verifies the whole form off the loop (the machine already waits for the answer).
     func submitLogoutForm(_ form: LogoutForm) {
         let (authenticator, body, auth) = (form.authenticator, String(buffer: form.body), form.auth)

@@ -2,9 +2,8 @@ import NIOCore
 import NIOHTTP1
 import PorteiroRouting
 
-/// What a request head means: a refusal, one of Porteiro's own endpoints, or a route to proxy
-/// (after authentication where the route asks for it). Each outcome becomes one event of the
-/// state machine: `answer`, `proxy`, `awaitAnswer` or `collect`.
+/// Acting on a request head: `RequestDecision` decides (pure), and each outcome becomes one event
+/// of the state machine: `answer`, `proxy`, `awaitAnswer` or `collect`.
 extension GatewayHandler {
     func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let current = settingsBox.current
@@ -15,89 +14,40 @@ extension GatewayHandler {
         }
         let requestID = RequestIDGenerator.accepted(from: head.headers, peer: peer) ?? requestIDs.next()
         var request = GatewayRequest(head: head, requestID: requestID, log: AccessLogEntry(method: head.method, start: .now()))
-        func refuse(_ status: HTTPResponseStatus, _ text: PageText, headers: HTTPHeaders = [:]) {
-            let page = settings.pages.error(status, text, requestID: requestID, request: head.headers, extraHeaders: headers)
-            answer(page, to: request)
+        let (readiness, settings) = (readiness, settings)
+        let decision = RequestDecision.decide(&request, settings: settings) {
+            readiness.isReady && (settings.authenticator?.isReady ?? true)
         }
-
-        if let (status, message) = RequestFraming.problem(in: head, maxHeaderCount: settings.maxHeaderCount) {
-            return refuse(status, message)
+        switch decision {
+        case .answer(let response, let notice):
+            if let notice { logger.notice("\(notice)", metadata: ["request_id": "\(requestID)"]) }
+            answer(response, to: request)
+        case .endpoint(let endpoint, let target, let authenticator):
+            ownEndpoint(endpoint, request, target: target, authenticator: authenticator)
+        case .proxy(let route, let target):
+            proxy(request, route: route, target: target, identity: nil)
+        case .authorize(let route, let target):
+            authorize(request, route: route, target: target, auth: AuthRequest(head, target: target, requestID: requestID))
         }
-        request.log.host = head.headers.first(name: "host")
-        guard case .success(let target) = RequestTarget.parse(head.uri) else {
-            return refuse(.badRequest, .badPath)
-        }
-        if let authority = target.authority, !RequestFraming.sameHost(authority, head.headers.first(name: "host")) {
-            return refuse(.badRequest, .oneHost)
-        }
-        request.log.path = target.routingPath
-        // Porteiro's own paths match only as written: `/oauth2/auth;x` is no `/oauth2/auth` to the
-        // front proxy that keeps `/oauth2/auth` internal, so it is none here either.
-        if target.hasParameters, isOwnPath(target.routingPath) {
-            return refuse(.badRequest, .badPath)
-        }
-        if handledAsOwnEndpoint(request, target: target) { return }
-        let route: Route
-        switch settings.routes.lookup(host: head.headers.first(name: "host") ?? target.authority, target: target) {
-        case .route(let found):
-            route = found
-        case .none:
-            return refuse(.notFound, .noRoute)
-        case .ambiguous:
-            logger.notice("path read differently by different servers", metadata: ["request_id": "\(requestID)"])
-            return refuse(.badRequest, .badPath)
-        }
-        request.log.routeIndex = route.index
-        if route.isDirectoryWithoutSlash(target.routingPath) {
-            let location = target.routingPath + "/" + target.query
-            let status: HTTPResponseStatus = head.method == .GET || head.method == .HEAD ? .movedPermanently : .permanentRedirect
-            return answer(LocalResponse(status: status, headers: ["Location": location, "Cache-Control": "no-store"], body: ""), to: request)
-        }
-        if let methods = route.methods, !methods.contains(head.method.rawValue) {
-            return refuse(.methodNotAllowed, .methodNotAllowed, headers: ["Allow": methods.sorted().joined(separator: ", ")])
-        }
-        if route.auth == .none || route.skipsAuth(method: head.method.rawValue, target: target) {
-            return proxy(request, route: route, target: target, identity: nil)
-        }
-        authorize(request, route: route, target: target, auth: AuthRequest(head, target: target, requestID: requestID))
     }
 
-    /// Health, metrics and, when login is configured, `/oauth2/…`: answered (or started) here.
-    private func handledAsOwnEndpoint(_ request: GatewayRequest, target: RequestTarget) -> Bool {
-        let head = request.head
-        if let health = HealthEndpoint(path: target.routingPath) {
-            let ready = readiness.isReady && (settings.authenticator?.isReady ?? true)
-            answer(health.response(isReady: ready), to: request)
-            return true
-        }
-        if let path = settings.metricsPath, target.routingPath == path {
-            answer(.metrics(settings.metrics), to: request)
-            return true
-        }
-        guard let authenticator = settings.authenticator, target.routingPath.hasPrefix("/oauth2/") else { return false }
-        let auth = AuthRequest(head, target: target, requestID: request.requestID)
-        switch target.routingPath {
-        case Self.forwardAuthPath:
+    /// `/oauth2/…`: forward-auth and userinfo answer from the session, the back-channel logout
+    /// collects its form, the login endpoints answer after their IdP calls.
+    private func ownEndpoint(
+        _ endpoint: RequestDecision.OwnEndpoint, _ request: GatewayRequest, target: RequestTarget,
+        authenticator: any GatewayAuthenticator
+    ) {
+        let auth = AuthRequest(request.head, target: target, requestID: request.requestID)
+        switch endpoint {
+        case .forwardAuth:
             forwardAuth(request, auth: auth, authenticator: authenticator)
-        case Self.userinfoPath:
+        case .userinfo:
             userinfo(request, auth: auth, authenticator: authenticator)
-        case Self.backchannelLogoutPath where head.method == .POST:
+        case .backchannelLogout:
             machine.collect(LogoutForm(request: request, auth: auth, authenticator: authenticator))
-        case Self.backchannelLogoutPath:
-            let page = settings.pages.error(
-                .methodNotAllowed, .methodNotAllowed, requestID: request.requestID, request: head.headers, extraHeaders: ["Allow": "POST"])
-            answer(page, to: request)
-        default:
-            guard let endpoint = AuthEndpoint(rawValue: target.routingPath) else { return false }
-            answerAfter({ await authenticator.handle(endpoint, auth) }, request: request) { $0 }
+        case .login(let login):
+            answerAfter({ await authenticator.handle(login, auth) }, request: request) { $0 }
         }
-        return true
-    }
-
-    /// A path Porteiro answers itself: health, metrics, and `/oauth2/…` when login is configured.
-    private func isOwnPath(_ path: String) -> Bool {
-        HealthEndpoint(path: path) != nil || path == settings.metricsPath
-            || (settings.authenticator != nil && path.hasPrefix("/oauth2/"))
     }
 
     /// Starts proxying: rewrites the head and leases an upstream connection, or (`resolveFirst`)

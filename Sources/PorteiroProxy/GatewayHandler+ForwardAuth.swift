@@ -6,9 +6,6 @@ import PorteiroRouting
 /// `/oauth2/auth` (nginx `auth_request`, Traefik/Caddy forward-auth) and `/oauth2/userinfo`:
 /// Porteiro answers "may this request pass?" without proxying anything.
 extension GatewayHandler {
-    static let forwardAuthPath = "/oauth2/auth"
-    static let userinfoPath = "/oauth2/userinfo"
-
     /// 202 with `X-Auth-Request-*` identity headers, 401 when anonymous, 403 when the policy in the
     /// query (`allowed_groups`, `allowed_emails`, `allowed_email_domains`) or the route of the
     /// original URI denies. The original request (`OriginalRequest`) is believed only from
