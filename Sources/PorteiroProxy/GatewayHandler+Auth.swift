@@ -97,7 +97,7 @@ extension GatewayHandler {
             }
             if route.policy.decide(user.policySubject) == .deny {
                 guard let request = self.machine.resolvedToAnswer() else { return }
-                return self.admit(user, request, route: route, target: target)
+                return self.deny(user, request, route: route)
             }
             self.run(self.machine.resolved { HeaderRewriter.addIdentity(user, route: route, to: &$0.upstreamHead.headers) })
         }
@@ -122,20 +122,24 @@ extension GatewayHandler {
         response.headers.add(name: "Vary", value: "Origin")
     }
 
-    /// A signed-in user on a route: through when the route's policy admits them, else 403 with
-    /// who is signed in and a way to sign out (and a log line naming the route and its rules).
+    /// A signed-in user on a route: through when the route's policy admits them, else refused.
     func admit(_ user: SignedInUser, _ request: GatewayRequest, route: Route, target: RequestTarget) {
         if route.auth == .required || route.auth == .bearer, case .deny = route.policy.decide(user.policySubject) {
-            logger.notice(
-                "access denied",
-                metadata: ["route": "\(route.index)", "path": "\(route.prefix)", "user": "\(user.user)",
-                           "rule": "\(route.policy)", "request_id": "\(request.requestID)"])
-            var page = settings.pages.error(
-                .forbidden, .notAllowed(user: user.user), requestID: request.requestID, request: request.head.headers, signOut: true)
-            for cookie in user.setCookies { page.headers.add(name: "Set-Cookie", value: cookie) }
-            return answer(page, to: request)
+            return deny(user, request, route: route)
         }
         proxy(request, route: route, target: target, identity: user)
+    }
+
+    /// 403 with who is signed in and a way to sign out, and a log line naming the route and its rules.
+    func deny(_ user: SignedInUser, _ request: GatewayRequest, route: Route) {
+        logger.notice(
+            "access denied",
+            metadata: ["route": "\(route.index)", "path": "\(route.prefix)", "user": "\(user.user)",
+                       "rule": "\(route.policy)", "request_id": "\(request.requestID)"])
+        var page = settings.pages.error(
+            .forbidden, .notAllowed(user: user.user), requestID: request.requestID, request: request.head.headers, signOut: true)
+        for cookie in user.setCookies { page.headers.add(name: "Set-Cookie", value: cookie) }
+        answer(page, to: request)
     }
 
     /// The exchange waits in `.resolving` while the session is read or refreshed, then goes
@@ -150,7 +154,7 @@ extension GatewayHandler {
             switch outcome {
             case .signedIn(let user) where route.auth != .optional && route.policy.decide(user.policySubject) == .deny:
                 guard let request = self.machine.resolvedToAnswer() else { return }
-                self.admit(user, request, route: route, target: auth.target)
+                self.deny(user, request, route: route)
             case .signedIn(let user):
                 self.run(self.machine.resolved {
                     HeaderRewriter.addIdentity(user, route: route, to: &$0.upstreamHead.headers)
