@@ -56,9 +56,16 @@ struct ExchangeStateMachine<Connection> {
     // MARK: Request side
 
     /// A request head arrived; the owner now decides it and calls one of `answer`, `proxy`,
-    /// `awaitAnswer` or `collect`.
-    mutating func requestHeadReceived() {
-        requestEnded = false
+    /// `awaitAnswer` or `collect`. False on a connection that is closing (its last answer said
+    /// `Connection: close`): a request pipelined behind that answer is never read, let alone sent on.
+    mutating func requestHeadReceived() -> Bool {
+        switch state {
+        case .closed, .tunnelling:
+            return false
+        case .idle, .answering, .waiting, .collecting, .resolving, .leasing, .proxying:
+            requestEnded = false
+            return true
+        }
     }
 
     /// Answer locally: at once when the request has ended (an answer after an async hop) or when a

@@ -90,8 +90,8 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
+            guard machine.requestHeadReceived() else { return }
             setDeadline(.idle, nil)
-            machine.requestHeadReceived()
             receivedHead(head, context: context)
         case .body(let buffer):
             run(machine.requestBodyReceived(buffer))
@@ -134,6 +134,10 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
             writeResponse(page, keepAlive: false, context: context).assumeIsolated().whenComplete { _ in
                 channel.close(promise: nil)
             }
+        } else if let parserError = error as? HTTPParserError, parserError == .closedConnection {
+            // Bytes after a request that said `Connection: close`: they are dropped, and the answer to
+            // that request still goes out before the connection closes.
+            return
         } else {
             context.close(promise: nil)
         }

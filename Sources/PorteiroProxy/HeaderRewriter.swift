@@ -51,8 +51,9 @@ public struct HeaderRewriter: Sendable {
     /// `identityHeaders` plus every name routes configured under `identity_headers`.
     public let strippedHeaders: HeaderNameSet
     let forwarding = HeaderNameSet(Self.forwardingHeaders)
-    /// RFC 9110 §7.6.1, plus `Proxy-*` (`isProxyHeader`) and whatever `Connection` names.
-    static let hopByHopNames = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade"]
+    /// RFC 9110 §7.6.1, `HTTP2-Settings` (RFC 7540 §3.2.1), plus `Proxy-*` (`isProxyHeader`) and
+    /// whatever `Connection` names.
+    static let hopByHopNames = ["connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade", "http2-settings"]
     let hopByHop = HeaderNameSet(Self.hopByHopNames)
     /// `server.trusted_proxies`, to find the client's address in `X-Forwarded-For`.
     let trustedProxies: [IPRange]

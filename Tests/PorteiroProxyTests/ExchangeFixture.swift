@@ -37,7 +37,7 @@ enum ExchangeFixture {
     /// A machine proxying a whole GET on connection 7: leased, request sent, response awaited.
     static func proxyingGET() -> Machine {
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         _ = machine.proxy(exchange(), resolveFirst: false)
         _ = machine.requestEndReceived()
         _ = machine.leased(7, isWritable: true)

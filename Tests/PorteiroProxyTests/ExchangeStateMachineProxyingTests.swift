@@ -15,7 +15,7 @@ import Testing
 
     @Test func partsThatArriveWhileLeasingAreSentInOrderWithTheHead() {
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         let request = Fixture.request(.POST, headers: ["Host": "gw", "Content-Length": "4"])
         guard case .lease(_, fresh: false) = machine.proxy(Fixture.exchange(request), resolveFirst: false) else {
             Issue.record("no lease")
@@ -36,7 +36,7 @@ import Testing
 
     @Test func partsWhileProxyingGoStraightUpstreamAndTheTimerStartsAtTheEnd() {
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         _ = machine.proxy(Fixture.exchange(Fixture.request(.POST, headers: ["Host": "gw", "Transfer-Encoding": "chunked"])), resolveFirst: false)
         guard case .sendRequest(_, let parts, on: 7, timer: nil, read: false) = machine.leased(7, isWritable: true) else {
             Issue.record("no timer before the request is whole")
@@ -66,14 +66,14 @@ import Testing
         #expect(exchange.responseBytes == 5 && exchange.status == 200)
         // Writing the `.end` may deliver the next pipelined request at once: it must find `.idle`.
         guard case .idle = machine.state else { Issue.record("not settled before the final write"); return }
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         guard case .lease = machine.proxy(Fixture.exchange(), resolveFirst: false) else { Issue.record("the next request did not start"); return }
         #expect(machine.resolvingExchange == nil)
     }
 
     @Test func aResponseThatEndsBeforeTheRequestClosesBothSides() {
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         _ = machine.proxy(Fixture.exchange(Fixture.request(.POST, headers: ["Host": "gw", "Content-Length": "9"])), resolveFirst: false)
         _ = machine.leased(7, isWritable: true)
         _ = machine.upstreamHeadReceived(Fixture.response(.payloadTooLarge))
@@ -127,7 +127,7 @@ import Testing
         var machine = Machine()
         var allHeaders = headers
         allHeaders.add(name: "Host", value: "gw")
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         _ = machine.proxy(Fixture.exchange(Fixture.request(method, headers: allHeaders)), resolveFirst: false)
         _ = machine.leased(7, isWritable: true)
         guard case .fail(let failure, _, closing: nil, keepAlive: false) = machine.upstreamClosed(wasReused: reused) else {
@@ -159,7 +159,7 @@ import Testing
 
     @Test func aLeaseThatFailsIsAnErrorPageAndOneThatComesTooLateIsReleased() {
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         _ = machine.proxy(Fixture.exchange(), resolveFirst: false)
         _ = machine.requestEndReceived()
         let refused = ExchangeFailure(status: .badGateway, text: .appUnreachable, reason: "refused")
@@ -189,7 +189,7 @@ import Testing
         ])
         let upgrade = try #require(WebSocketUpgrade(request.head))
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         _ = machine.proxy(Fixture.exchange(request, upgrade: upgrade), resolveFirst: false)
         _ = machine.requestEndReceived()
         _ = machine.leased(7, isWritable: true)

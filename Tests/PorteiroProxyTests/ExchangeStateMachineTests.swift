@@ -16,7 +16,7 @@ import Testing
 
     @Test func aLocalAnswerWaitsForTheRequestsEnd() {
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         guard case .none = machine.answer(.plain(.notFound, "no"), to: Fixture.request()) else {
             Issue.record("answered before the request ended")
             return
@@ -31,7 +31,7 @@ import Testing
 
     @Test func aLocalAnswerToARequestWithABodyIsWrittenAtOnceAndCloses() {
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         let request = Fixture.request(.POST, headers: ["Host": "gw", "Content-Length": "5"])
         guard case .writeAnswer(let answer) = machine.answer(.plain(.forbidden, "no"), to: request) else {
             Issue.record("a body could follow; the answer must not wait for it")
@@ -42,9 +42,18 @@ import Testing
         guard case .none = machine.requestBodyReceived(ByteBuffer(string: "hello")) else { Issue.record("body after close"); return }
     }
 
+    @Test func aClosingConnectionReadsNoFurtherRequest() {
+        var machine = Machine()
+        let first = machine.requestHeadReceived()
+        #expect(first)
+        _ = machine.answer(.plain(.methodNotAllowed, ""), to: Fixture.request(.POST, headers: ["Host": "gw", "Content-Length": "5"]))
+        let next = machine.requestHeadReceived()
+        #expect(!next, "a request pipelined behind a closing answer was read")
+    }
+
     @Test func anAsyncAnswerHoldsReadsAndIsWrittenWhenReady() {
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         let request = Fixture.request()
         machine.awaitAnswer(for: request)
         _ = machine.requestEndReceived()
@@ -61,7 +70,7 @@ import Testing
 
     @Test func anAsyncAnswerForAClosedConnectionIsDropped() {
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         machine.awaitAnswer(for: Fixture.request())
         #expect(machine.clientClosed() == nil)
         let ready = machine.awaitedAnswerReady()
@@ -70,7 +79,7 @@ import Testing
 
     @Test func http10AndConnectionCloseAnswersCloseTheConnection() {
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         _ = machine.requestEndReceived()
         guard case .writeAnswer(let answer) = machine.answer(.plain(.ok, ""), to: Fixture.request(version: .http1_0)) else {
             Issue.record("no answer")
@@ -84,7 +93,7 @@ import Testing
 
     @Test func aRefreshInFlightKeepsPartsAndHoldsReadsThenLeasesWithTheNewIdentity() {
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         guard case .none = machine.proxy(Fixture.exchange(), resolveFirst: true) else { Issue.record("leased before the refresh"); return }
         guard case .none = machine.readRequested(upstreamIsWritable: true) else { Issue.record("read not held"); return }
         _ = machine.requestEndReceived()
@@ -103,7 +112,7 @@ import Testing
 
     @Test func aRefusedIdentityIsAnsweredLocallyAndAFailedRefreshIs502() {
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         _ = machine.proxy(Fixture.exchange(), resolveFirst: true)
         _ = machine.requestEndReceived()
         let request = machine.resolvedToAnswer()
@@ -115,7 +124,7 @@ import Testing
         #expect(answer.response.status == .unauthorized)
 
         var failing = Machine()
-        failing.requestHeadReceived()
+        _ = failing.requestHeadReceived()
         _ = failing.proxy(Fixture.exchange(), resolveFirst: true)
         let failure = ExchangeFailure(status: .badGateway, text: .refreshFailed, reason: "session refresh failed")
         guard case .fail(failure, _, closing: nil, keepAlive: false) = failing.resolutionFailed(failure) else {
@@ -126,7 +135,7 @@ import Testing
 
     @Test func aResolutionForAClientThatLeftDoesNothing() {
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         _ = machine.proxy(Fixture.exchange(), resolveFirst: true)
         #expect(machine.clientClosed() == nil)
         guard case .none = machine.resolved({ _ in }) else { Issue.record("leased for a closed client"); return }
@@ -145,13 +154,13 @@ import Testing
 
     @Test func aReadHeldDuringAnAnswerWaitsForAPipelinedRequestThatStartedMeanwhile() {
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         _ = machine.proxy(Fixture.exchange(), resolveFirst: false)
         _ = machine.readRequested(upstreamIsWritable: true)  // held while leasing
         _ = machine.requestEndReceived()
         _ = machine.leaseFailed(ExchangeFailure(status: .badGateway, text: .appUnreachable, reason: "x"))
         // The error page's `.end` delivered the next request, which is now leasing:
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         _ = machine.proxy(Fixture.exchange(), resolveFirst: false)
         guard case .none = machine.answerWritten() else { Issue.record("read released in the middle of a lease"); return }
         guard case .sendRequest(_, _, on: 7, timer: nil, read: true) = machine.leased(7, isWritable: true) else {
@@ -180,7 +189,7 @@ import Testing
         let request = Fixture.request(.POST, headers: ["Host": "gw", "Content-Length": "20"])
         let auth = AuthRequest(method: .POST, headers: request.head.headers, target: try RequestTarget.parse("/").get(), requestID: "r1", now: 0)
         var machine = Machine()
-        machine.requestHeadReceived()
+        _ = machine.requestHeadReceived()
         machine.collect(LogoutForm(request: request, auth: auth, authenticator: GroupAuthenticator()))
         _ = machine.requestBodyReceived(ByteBuffer(string: "logout_token=abc"))
         guard case .submitForm(let form) = machine.requestEndReceived() else { Issue.record("form not submitted"); return }
@@ -189,7 +198,7 @@ import Testing
         #expect(ready, "the machine waits for the verification's answer")
 
         var large = Machine()
-        large.requestHeadReceived()
+        _ = large.requestHeadReceived()
         large.collect(LogoutForm(request: request, auth: auth, authenticator: GroupAuthenticator()))
         guard case .writeAnswer(let answer) = large.requestBodyReceived(ByteBuffer(repeating: 0x61, count: LogoutForm.maxBytes + 1)) else {
             Issue.record("an oversized form was kept")

@@ -131,6 +131,40 @@ struct GatewayHarness {
         #expect(gateway.connector.channels.count == 1, "the pooled connection is reused")
     }
 
+    /// Red team 5 (F1): a refused request with a body closes the connection; a request pipelined
+    /// behind it in the same read must not reach the app (it did, unlogged, on a pooled connection).
+    @Test func aRequestPipelinedBehindAClosingRefusalIsNeverSent() throws {
+        var readOnly = RouteConfig(path: "/ro/", upstream: "http://app:8080", auth: .none)
+        readOnly.methods = ["GET"]
+        let gateway = try GatewayHarness(routes: [readOnly, RouteConfig(path: "/", upstream: "http://app:8080", auth: .none)])
+        try gateway.clientSends("GET /warm HTTP/1.1\r\nHost: p\r\n\r\n", byteByByte: false)
+        _ = try gateway.upstreamReceived(0)
+        try gateway.upstreamSends(0, "HTTP/1.1 204 No Content\r\n\r\n")
+        _ = try gateway.clientReceived()
+        try gateway.clientSends(
+            "POST /ro/x HTTP/1.1\r\nHost: p\r\nContent-Length: 5\r\n\r\nhello"
+                + "POST /after-close HTTP/1.1\r\nHost: p\r\nContent-Length: 11\r\n\r\nsecond-body", byteByByte: false)
+        let response = try gateway.clientReceived()
+        #expect(response.hasPrefix("HTTP/1.1 405 "))
+        #expect(response.lowercased().contains("connection: close\r\n"))
+        #expect(try gateway.upstreamReceived(0).isEmpty, "the pipelined request reached the app")
+        #expect(gateway.connector.channels.count == 1)
+    }
+
+    /// Red team 5 (F4): bytes after a `Connection: close` request (the parser refuses them) must not
+    /// cost that request its answer.
+    @Test func bytesAfterAConnectionCloseRequestDoNotLoseItsAnswer() throws {
+        let gateway = try GatewayHarness()
+        try gateway.clientSends(
+            "GET /c1 HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\nGET /c2 HTTP/1.1\r\nHost: p\r\n\r\n", byteByByte: false)
+        let sent = try gateway.upstreamReceived(0)
+        #expect(sent.hasPrefix("GET /c1 HTTP/1.1\r\n") && !sent.contains("/c2"))
+        try gateway.upstreamSends(0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+        let response = try gateway.clientReceived()
+        #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n") && response.hasSuffix("\r\n\r\nhi"))
+        #expect(response.lowercased().contains("connection: close\r\n"))
+    }
+
     @Test func retriesAnIdempotentRequestWhenTheReusedConnectionDies() throws {
         let gateway = try GatewayHarness()
         try gateway.clientSends("GET /a HTTP/1.1\r\nHost: p\r\n\r\n", byteByByte: false)
