@@ -65,8 +65,8 @@ extension CookieAuthenticator {
         let user = SignedInUser(
             user: identity.user, email: identity.email, emailVerified: identity.emailVerified || !provider.requireVerifiedEmail,
             groups: identity.groups, roles: identity.roles,
-            claims: policyClaims(from: claims.all),
-            accessToken: token)
+            claims: keptClaims(from: claims.all),
+            accessToken: token, subject: claims["sub"]?.string ?? "")
         let expiresAt = claims["exp"]?.unixSeconds ?? now
         bearerCache.remember(user, token: token, audiences: audiences, expiresAt: expiresAt)
         return user

@@ -29,8 +29,9 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     let refreshMargin: Int64
     let refresher: RefreshCoordinator
     let pages: PageRenderer
-    /// Claim paths some route's `allow.claims` reads; sessions keep only these claims.
-    let policyClaimPaths: Set<String>
+    /// Claim paths some route reads (`allow.claims`, `{claims.…}` in `headers`); sessions keep
+    /// only these claims, so cookies stay small.
+    let keptClaimPaths: Set<String>
     let bearerCache = BearerTokenCache()
     let metrics: GatewayMetrics
     let logger: Logger
@@ -67,7 +68,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.refreshMargin = session.refreshBefore.components.seconds
         self.refresher = RefreshCoordinator(margin: session.refreshBefore.components.seconds, metrics: metrics, logger: logger)
         self.pages = PageRenderer(template: config.server.errorPageTemplate)
-        self.policyClaimPaths = Set(config.routes.flatMap { $0.allow?.claims.keys.map { $0 } ?? [] })
+        self.keptClaimPaths = config.keptClaimPaths
         self.metrics = metrics
         self.logger = logger
         self.clock = clock
@@ -226,12 +227,12 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         SignedInUser(
             user: session.user, email: session.email, emailVerified: session.emailVerified || !provider.requireVerifiedEmail,
             groups: session.groups, roles: session.roles, claims: session.claims, accessToken: session.accessToken,
-            setCookies: setCookies)
+            subject: session.subject, idToken: session.idToken, setCookies: setCookies)
     }
 
-    /// The claims route policies read, taken from a token's claims.
-    func policyClaims(from claims: ClaimValue) -> [String: [String]] {
-        Dictionary(uniqueKeysWithValues: policyClaimPaths.compactMap { path in claims.value(at: path).map { (path, $0.strings) } })
+    /// The claims routes read, taken from a token's claims.
+    func keptClaims(from claims: ClaimValue) -> [String: [String]] {
+        Dictionary(uniqueKeysWithValues: keptClaimPaths.compactMap { path in claims.value(at: path).map { (path, $0.strings) } })
     }
 
     /// `Set-Cookie` values carrying `value` (the store's cookie value for `session`).

@@ -127,7 +127,7 @@ extension CookieAuthenticator {
             emailVerified: identity.emailVerified, groups: identity.groups, roles: identity.roles,
             accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, idToken: idToken, sid: identity.sid,
             accessTokenExpiresAt: expiresAt, accessTokenIssuedAt: now, createdAt: now,
-            expiresAt: now + lifetime, claims: policyClaims(from: all))
+            expiresAt: now + lifetime, claims: keptClaims(from: all))
     }
 
     /// The access token's expiry, when it has not passed already: an IdP whose clock runs behind
@@ -196,7 +196,7 @@ extension CookieAuthenticator {
             refreshed.emailVerified = identity.emailVerified
             refreshed.groups = identity.groups
             refreshed.roles = identity.roles
-            refreshed.claims = policyClaims(from: claims)
+            refreshed.claims = keptClaims(from: claims)
         }
         return refreshed
     }

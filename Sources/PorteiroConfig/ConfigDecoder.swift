@@ -173,7 +173,30 @@ struct ConfigDecoder {
             if let n = h["groups"], let v = reader.string(n) { route.identityHeaders.groups = v }
             if let n = h["preferred_username"], let v = reader.string(n) { route.identityHeaders.preferredUsername = v }
         }
+        if let n = e["headers"] { route.headers = decodeHeaders(n) }
         return route
+    }
+
+    /// `routes[].headers`: header name → template, in the order written.
+    private mutating func decodeHeaders(_ node: ConfigNode) -> [TemplatedHeader] {
+        guard case .mapping(let mapping) = node.node else {
+            reader.report(node, "must be a mapping of header names to templates")
+            return []
+        }
+        return mapping.compactMap { keyNode, valueNode in
+            guard let name = keyNode.scalar?.string else {
+                reader.report(node, "has a key that is not a plain string")
+                return nil
+            }
+            let entry = ConfigNode(node: valueNode, path: node.child(name))
+            guard let text = reader.string(entry) else { return nil }
+            switch HeaderTemplate.parse(text) {
+            case .success(let template): return TemplatedHeader(name: name, template: template, text: text)
+            case .failure(let problem):
+                reader.report(entry, problem.message)
+                return nil
+            }
+        }
     }
 
     private mutating func required(_ entries: [String: ConfigNode], _ key: String, in parent: ConfigNode) -> String? {

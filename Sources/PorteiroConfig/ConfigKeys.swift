@@ -28,7 +28,7 @@ public enum ConfigKeys {
     public static let route: Set = [
         "host", "path", "upstream", "auth", "strip_prefix", "preserve_host", "timeout", "pass_access_token",
         "pass_identity_headers", "identity_headers", "allow", "methods", "skip_auth", "audiences", "allow_session",
-        "cors_origins", "pass_client_authorization", "case_insensitive",
+        "cors_origins", "pass_client_authorization", "case_insensitive", "headers",
     ]
     public static let allow: Set = ["groups", "roles", "emails", "email_domains", "claims"]
     public static let skipAuth: Set = ["methods", "path"]

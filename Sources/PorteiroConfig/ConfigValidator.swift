@@ -110,13 +110,22 @@ public enum ConfigValidator {
             for name in route.identityHeaders.all where !isToken(name) {
                 report("\(path).identity_headers", "\"\(name)\" is not a valid header name")
             }
-            // Names that frame or address the request: `Host: maria` or a second `Content-Length`
-            // would make the request mean something else to the app.
-            for name in route.identityHeaders.all
-            where ["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer", "cookie",
-                   "authorization", "expect", "x-forwarded-for", "x-real-ip", "x-forwarded-proto", "x-forwarded-host",
-                   "x-request-id"].contains(name.lowercased().replacing("_", with: "-")) {
+            for name in route.identityHeaders.all where isReservedHeader(name) {
                 report("\(path).identity_headers", "\"\(name)\" is a header the request itself needs, not a name for the identity")
+            }
+            if route.auth == .none, !route.headers.isEmpty {
+                report("\(path).headers", "applies only to routes that know the user (auth: required, optional or bearer)")
+            }
+            var headerNames: Set<String> = []
+            for header in route.headers {
+                let key = "\(path).headers.\(header.name)"
+                if !isToken(header.name) {
+                    report(key, "\"\(header.name)\" is not a valid header name")
+                } else if isReservedHeader(header.name) || header.name.lowercased().hasPrefix("proxy-") {
+                    report(key, "is a header the request itself needs (the access token goes with pass_access_token)")
+                } else if !headerNames.insert(header.name.lowercased().replacing("_", with: "-")).inserted {
+                    report(key, "names the same header as another entry (names are compared ignoring case, `_` as `-`)")
+                }
             }
             let key = "\(route.host?.lowercased() ?? "*") \(route.path)"
             if let first = seen[key] {
@@ -232,6 +241,14 @@ public enum ConfigValidator {
         }
         return problems
     }
+}
+
+/// Names that frame or address the request, or that Porteiro sets itself: `Host: maria` or a
+/// second `Content-Length` would make the request mean something else to the app.
+private func isReservedHeader(_ name: String) -> Bool {
+    ["host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer", "cookie",
+     "authorization", "expect", "forwarded", "x-forwarded-for", "x-real-ip", "x-forwarded-proto", "x-forwarded-host",
+     "x-request-id", "http2-settings"].contains(name.lowercased().replacing("_", with: "-"))
 }
 
 /// An HTTP token (RFC 9110 §5.6.2): what method, header and cookie names are made of.

@@ -139,3 +139,14 @@ public struct LoggingConfig: Sendable, Equatable {
 
     public init() {}
 }
+
+extension GatewayConfig {
+    /// The claim paths routes read (in `allow.claims` and `{claims.…}` in `headers`): sessions
+    /// keep these claims and no others. Read at startup, so a reload that changes them needs a restart.
+    public var keptClaimPaths: Set<String> {
+        Set(routes.flatMap { route in
+            (route.allow.map { Array($0.claims.keys) } ?? [])
+                + route.headers.flatMap { $0.template.sources.compactMap { if case .claim(let path) = $0 { path } else { nil } } }
+        })
+    }
+}

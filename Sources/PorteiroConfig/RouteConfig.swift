@@ -52,6 +52,8 @@ public struct RouteConfig: Sendable, Equatable {
     /// Send `X-Forwarded-User`, `-Email`, `-Groups`, `-Preferred-Username` upstream.
     public var passIdentityHeaders = true
     public var identityHeaders = IdentityHeaderNames()
+    /// `headers:` — more headers for the upstream, filled in from the identity, in the order given.
+    public var headers: [TemplatedHeader] = []
     public var allow: Allow?
     /// Methods the route accepts; others get 405. Nil = all.
     public var methods: [String]?

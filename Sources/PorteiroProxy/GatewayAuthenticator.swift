@@ -1,4 +1,5 @@
 public import NIOHTTP1
+public import PorteiroConfig
 public import PorteiroPolicy
 public import PorteiroRouting
 public import PorteiroSessions
@@ -117,6 +118,10 @@ public struct SignedInUser: Sendable, Equatable {
     /// Claims kept for policies (`allow.claims`).
     public var claims: [String: [String]]
     public var accessToken: String
+    /// The IdP's `sub`, for `{subject}` in `routes[].headers`.
+    public var subject: String
+    /// The session's ID token, for `{id_token}`; nil for bearer callers.
+    public var idToken: String?
     /// `Set-Cookie` values for the response (a refreshed session).
     public var setCookies: [String]
     /// Unix seconds until which the same `Cookie` header means this same user, so a connection may
@@ -127,7 +132,8 @@ public struct SignedInUser: Sendable, Equatable {
 
     public init(
         user: String, email: String, emailVerified: Bool = true, groups: [String], roles: [String] = [],
-        claims: [String: [String]] = [:], accessToken: String, setCookies: [String] = [], reusableUntil: Int64 = 0
+        claims: [String: [String]] = [:], accessToken: String, subject: String = "", idToken: String? = nil,
+        setCookies: [String] = [], reusableUntil: Int64 = 0
     ) {
         self.user = headerSafe(user)
         self.email = headerSafe(email)
@@ -140,12 +146,28 @@ public struct SignedInUser: Sendable, Equatable {
         self.roles = roles
         self.claims = claims
         self.accessToken = headerSafe(accessToken)
+        self.subject = subject
+        self.idToken = idToken
         self.setCookies = setCookies
         self.reusableUntil = reusableUntil
     }
 }
 
 extension SignedInUser {
+    /// A placeholder's value for `routes[].headers`; nil when this identity has none.
+    public func headerValues(_ source: HeaderTemplate.Source) -> [String]? {
+        switch source {
+        case .user: [user]
+        case .email: [email]
+        case .subject: [subject]
+        case .groups: groups
+        case .roles: roles
+        case .claim(let path): claims[path]
+        case .accessToken: [accessToken]
+        case .idToken: idToken.map { [$0] }
+        }
+    }
+
     public var policySubject: PolicySubject {
         PolicySubject(user: user, email: emailVerified ? email : "", groups: groups, roles: roles, claims: claims)
     }

@@ -144,6 +144,9 @@ extension GatewayHandler {
         if settings.forwardAuthAccessToken, peer.isTrusted {
             headers.add(name: "X-Auth-Request-Access-Token", value: user.accessToken)
         }
+        // The route's own headers, for the front proxy to copy (`auth_request_set`); tokens again
+        // only for a trusted peer.
+        if let route { HeaderRewriter.addTemplatedHeaders(route.headers, identity: user, tokens: peer.isTrusted, to: &headers) }
         for cookie in user.setCookies { headers.add(name: "Set-Cookie", value: cookie) }
         return LocalResponse(status: .accepted, headers: headers, body: "")
     }

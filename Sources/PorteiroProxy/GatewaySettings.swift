@@ -33,7 +33,7 @@ public final class GatewaySettings: Sendable {
         self.metricsPath = config.server.metricsPath
         self.trustedProxies = config.server.trustedProxies.compactMap(IPRange.init)
         self.rewriter = HeaderRewriter(
-            cookiePrefix: config.session?.cookieName, customIdentityHeaders: config.routes.flatMap(\.identityHeaders.all),
+            cookiePrefix: config.session?.cookieName, customIdentityHeaders: config.routes.flatMap { $0.identityHeaders.all + $0.headers.map(\.name) },
             trustedProxies: trustedProxies, dropsUnderscoreHeaders: !config.server.underscoresInHeaders)
         self.maxHeaderCount = config.server.maxHeaderCount
         self.idleTimeout = config.server.idleTimeout

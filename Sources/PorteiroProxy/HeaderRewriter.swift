@@ -48,7 +48,7 @@ public struct HeaderRewriter: Sendable {
     /// Porteiro's own cookies are named this or this plus `_…` (session chunks, login state),
     /// optionally behind `__Host-`; none of them reaches an upstream.
     public var cookiePrefix: String?
-    /// `identityHeaders` plus every name routes configured under `identity_headers`.
+    /// `identityHeaders` plus every name routes configured under `identity_headers` and `headers`.
     public let strippedHeaders: HeaderNameSet
     let forwarding = HeaderNameSet(Self.forwardingHeaders)
     /// RFC 9110 §7.6.1, `HTTP2-Settings` (RFC 7540 §3.2.1), plus `Proxy-*` (`isProxyHeader`) and
@@ -210,12 +210,27 @@ public struct HeaderRewriter: Sendable {
         if route.passAccessToken {
             headers.replaceOrAdd(name: "Authorization", value: "Bearer \(identity.accessToken)")
         }
-        guard route.passIdentityHeaders else { return }
-        let names = route.identityHeaders
-        headers.add(name: names.user, value: identity.user)
-        headers.add(name: names.preferredUsername, value: identity.user)
-        if !identity.email.isEmpty { headers.add(name: names.email, value: identity.email) }
-        if !identity.groups.isEmpty { headers.add(name: names.groups, value: identity.groups.joined(separator: ",")) }
+        if route.passIdentityHeaders {
+            let names = route.identityHeaders
+            headers.add(name: names.user, value: identity.user)
+            headers.add(name: names.preferredUsername, value: identity.user)
+            if !identity.email.isEmpty { headers.add(name: names.email, value: identity.email) }
+            if !identity.groups.isEmpty { headers.add(name: names.groups, value: identity.groups.joined(separator: ",")) }
+        }
+        addTemplatedHeaders(route.headers, identity: identity, tokens: true, to: &headers)
+    }
+
+    /// `routes[].headers` filled in from `identity`; one whose value is missing is left out (and
+    /// replaces a fixed identity header of the same name). `tokens: false` leaves out those that
+    /// carry a token.
+    public static func addTemplatedHeaders(
+        _ templated: [TemplatedHeader], identity: SignedInUser, tokens: Bool, to headers: inout HTTPHeaders
+    ) {
+        for header in templated {
+            headers.remove(name: header.name)
+            if !tokens, header.template.sources.contains(where: \.isToken) { continue }
+            if let value = header.template.render(identity.headerValues) { headers.add(name: header.name, value: value) }
+        }
     }
 
     /// `Proxy-*` (`Proxy-Authorization`, `Proxy-Connection`): meant for a proxy, never the app.

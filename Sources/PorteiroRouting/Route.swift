@@ -19,6 +19,8 @@ public final class Route: Sendable {
     public let passAccessToken: Bool
     public let passIdentityHeaders: Bool
     public let identityHeaders: RouteConfig.IdentityHeaderNames
+    /// `headers:`, filled in from the identity for each signed-in request.
+    public let headers: [TemplatedHeader]
     /// Compiled `allow:`; `anySignedInUser` when absent.
     public let policy: AccessPolicy
     /// Uppercased methods the route accepts; nil = all.
@@ -46,6 +48,7 @@ public final class Route: Sendable {
         self.passAccessToken = config.passAccessToken
         self.passIdentityHeaders = config.passIdentityHeaders
         self.identityHeaders = config.identityHeaders
+        self.headers = config.headers
         // An `allow:` that names no one admits no one (validation refuses it; this is the backstop).
         self.policy = config.allow.map {
             let policy = AccessPolicy(groups: $0.groups, roles: $0.roles, emails: $0.emails, emailDomains: $0.emailDomains, claims: $0.claims)

@@ -3,11 +3,12 @@ import PorteiroConfig
 /// The effective route table as a fixed-width text table, for `check-config` and operators.
 public enum RouteSummary {
     public static func render(_ table: RouteTable) -> String {
-        let header = ["#", "HOST", "PATH", "UPSTREAM", "AUTH", "STRIP", "TIMEOUT", "POLICY"]
+        let header = ["#", "HOST", "PATH", "UPSTREAM", "AUTH", "STRIP", "TIMEOUT", "POLICY", "HEADERS"]
         let rows = table.routes.map { route in
             [
                 "\(route.index)", route.host.map(describe) ?? "*", route.prefix, route.upstream.description,
                 route.auth.rawValue, route.stripPrefix ? "yes" : "no", ConfigDuration.format(route.timeout), policy(route),
+                route.headers.isEmpty ? "-" : route.headers.map { "\($0.name)=\($0.text)" }.joined(separator: " "),
             ]
         }
         let all = [header] + rows

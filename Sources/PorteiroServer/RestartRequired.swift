@@ -1,7 +1,7 @@
 import PorteiroConfig
 
 /// Settings a running gateway cannot change: the listener, the upstream pools, the IdP client, the
-/// session keys and cookie, the decoder limits, the log level and format, the TLS files' paths. A reload reports them instead of
+/// session keys and cookie, which claims sessions keep, the decoder limits, the log level and format, the TLS files' paths. A reload reports them instead of
 /// ignoring them silently.
 enum RestartRequired {
     static func keys(from old: GatewayConfig, to new: GatewayConfig) -> [String] {
@@ -27,6 +27,8 @@ enum RestartRequired {
         check("session", old.session == new.session)
         check("database", old.database == new.database)
         check("revocation", old.revocation == new.revocation)
+        // Sessions keep only the claims routes read; a claim newly read would stay missing.
+        check("routes (the claims allow.claims and headers read)", old.keptClaimPaths == new.keptClaimPaths)
         return changed
     }
 }

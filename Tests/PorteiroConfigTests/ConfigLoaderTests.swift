@@ -362,6 +362,52 @@ let minimalRoutes = """
     }
 
     /// The third red team: `audiences: [""]` passed, and a token with `aud: ""` then did too;
+    @Test func readsHeaderTemplatesInOrder() throws {
+        let config = try loader().load(yaml: """
+            provider: { issuer: "https://idp", client_id: c }
+            session: { secrets: ["\(secret)"] }
+            server: { public_url: "https://portal" }
+            routes:
+              - path: /
+                upstream: "http://app"
+                headers:
+                  Remote-User: "{user}"
+                  X-Employee-Id: "E-{claims.employee_number}"
+                  A-Last: "{{x}}"
+            """)
+        #expect(config.routes[0].headers.map(\.name) == ["Remote-User", "X-Employee-Id", "A-Last"])
+        #expect(config.routes[0].headers[1].template.parts == [.literal("E-"), .value(.claim("employee_number"))])
+        #expect(config.routes[0].headers[2].text == "{{x}}")
+        #expect(config.keptClaimPaths == ["employee_number"], "sessions keep the claims templates read")
+    }
+
+    @Test(arguments: [
+        ("headers: { X-Id: \"{usr}\" }", "routes[0].headers.X-Id", "unknown placeholder {usr}"),
+        ("headers: { X-Id: \"{user\" }", "routes[0].headers.X-Id", "never closed"),
+        ("headers: { \"X Id\": \"{user}\" }", "routes[0].headers.X Id", "not a valid header name"),
+        ("headers: { Host: \"{user}\" }", "routes[0].headers.Host", "the request itself needs"),
+        ("headers: { Content_Length: \"{user}\" }", "routes[0].headers.Content_Length", "the request itself needs"),
+        ("headers: { Authorization: \"Bearer {id_token}\" }", "routes[0].headers.Authorization", "pass_access_token"),
+        ("headers: { Proxy-User: \"{user}\" }", "routes[0].headers.Proxy-User", "the request itself needs"),
+        ("headers: { X-Id: \"{user}\", x_id: \"{email}\" }", "routes[0].headers.x_id", "same header as another"),
+        ("headers: [a]", "routes[0].headers", "must be a mapping"),
+    ])
+    func refusesHeaderTemplatesItCannotSend(entry: String, path: String, message: String) {
+        let found = problems("""
+            provider: { issuer: "https://idp", client_id: c }
+            session: { secrets: ["\(secret)"] }
+            server: { public_url: "https://portal" }
+            routes:
+              - { path: /, upstream: "http://app", \(entry) }
+            """)
+        #expect(found.contains { $0.path == path && $0.message.contains(message) }, "\(found)")
+    }
+
+    @Test func headerTemplatesNeedARouteThatKnowsTheUser() {
+        let found = problems("routes:\n  - { path: /, upstream: \"http://app\", auth: none, headers: { X-Id: \"{user}\" } }\n")
+        #expect(found.map(\.path) == ["routes[0].headers"])
+    }
+
     /// `identity_headers: { user: Host }` sent the app two hosts.
     @Test(arguments: [
         ("auth: bearer, audiences: [\"\"]", "routes[0].audiences[0]"),

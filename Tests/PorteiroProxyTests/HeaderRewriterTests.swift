@@ -84,6 +84,35 @@ import Testing
         #expect(!out.contains(name: "x-forwarded-user"))
     }
 
+    @Test func fillsInTemplatedHeadersAndStripsTheirNamesFromClientsOnEveryRoute() throws {
+        var config = RouteConfig(path: "/rh/", upstream: "http://app")
+        config.headers = try [
+            ("X-Employee-Id", "{claims.employee_number}"), ("X-Forwarded-User", "CN={user}"), ("X-Missing", "{claims.nope}"),
+            ("X-Id-Token", "{id_token}"), ("X-Subject", "{subject}"),
+        ].map { TemplatedHeader(name: $0.0, template: try HeaderTemplate.parse($0.1).get(), text: $0.1) }
+        let templated = try Route(index: 0, config: config)
+        let rewriter = HeaderRewriter(cookiePrefix: nil, customIdentityHeaders: config.headers.map(\.name))
+        let user = SignedInUser(
+            user: "maria", email: "m@example.org", groups: [], claims: ["employee_number": ["1234"]], accessToken: "tok",
+            subject: "f3a1", idToken: "id.tok.en")
+        let spoofed: HTTPHeaders = ["Host": "p", "X-Employee-Id": "1", "X_Employee_Id": "1", "X-Missing": "spoof", "X-Subject": "root"]
+        let signedIn = rewriter.upstreamRequest(
+            HTTPRequestHead(version: .http1_1, method: .GET, uri: "/rh/", headers: spoofed), route: templated,
+            target: try RequestTarget.parse("/rh/").get(), peer: untrusted, requestID: "r", upgrade: nil, identity: user
+        ).headers
+        #expect(signedIn["x-employee-id"] == ["1234"], "the client's values, in either spelling, are gone")
+        #expect(signedIn["x-forwarded-user"] == ["CN=maria"], "a template replaces the fixed header of its name")
+        #expect(!signedIn.contains(name: "x-missing"), "a missing claim omits the header; the client's is gone too")
+        #expect(signedIn["x-id-token"] == ["id.tok.en"])
+        #expect(signedIn["x-subject"] == ["f3a1"])
+        // On a public route, which fills in nothing, the names are still the gateway's.
+        let anonymous = rewriter.upstreamRequest(
+            HTTPRequestHead(version: .http1_1, method: .GET, uri: "/x", headers: spoofed), route: route,
+            target: try RequestTarget.parse("/x").get(), peer: untrusted, requestID: "r", upgrade: nil
+        ).headers
+        for name in ["x-employee-id", "x_employee_id", "x-missing", "x-subject"] { #expect(!anonymous.contains(name: name), "\(name)") }
+    }
+
     @Test func keepsOrSetsHostAndReframesChunkedBodies() throws {
         let upstreamHost = try Route(index: 0, config: RouteConfig(path: "/", upstream: "http://app:8080", preserveHost: false))
         #expect(upstream(["Host": "portal"])["host"] == ["portal"])
