@@ -27,6 +27,8 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     let redirectURI: String
     let lifetime: Int64
     let refreshMargin: Int64
+    /// `session.idle_timeout` in seconds; 0 = none.
+    let idleTimeout: Int64
     let refresher: RefreshCoordinator
     let pages: PageRenderer
     /// Claim paths some route reads (`allow.claims`, `{claims.…}` in `headers`); sessions keep
@@ -52,7 +54,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.directory = directory
         self.client = client
         self.sealer = Self.sealer(for: session, provider: provider)
-        self.sessions = sessions ?? CookieSessionStore(sealer: sealer)
+        self.sessions = sessions ?? CookieSessionStore(sealer: sealer, idleTimeout: session.idleTimeoutSeconds)
         self.cookies = CookieSettings(
             name: session.cookieName, secure: PublicURL.parse(publicURL)?.scheme == .https, domain: session.cookieDomain,
             hostPrefix: session.usesHostPrefix(publicURL: publicURL))
@@ -66,6 +68,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.redirectURI = publicURL + AuthEndpoint.callback.rawValue
         self.lifetime = session.lifetime.components.seconds
         self.refreshMargin = session.refreshBefore.components.seconds
+        self.idleTimeout = session.idleTimeoutSeconds
         self.refresher = RefreshCoordinator(margin: session.refreshBefore.components.seconds, metrics: metrics, logger: logger)
         self.pages = PageRenderer(template: config.server.errorPageTemplate)
         self.keptClaimPaths = config.keptClaimPaths
@@ -124,17 +127,24 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         case .fresh(let until):
             freshUntil = until
         }
+        let activityDue = session.activityDueAt(idleTimeout: idleTimeout)
+        if now >= activityDue { return .pending(PendingSession(cookieValue: cookieValue, session: session)) }
         var signedIn = user(for: session, setCookies: [])
-        // Until the session ends or its token falls due, this cookie keeps meaning this user
-        // (and, with a shared session store, no longer than a replica may trust its cache).
+        // Until the session ends, its token falls due or its activity is worth recording, this
+        // cookie keeps meaning this user (and, with a shared session store, no longer than a
+        // replica may trust its cache).
         let storeLimit = sessions.reuseLimit.map { now + $0.components.seconds } ?? Int64.max
-        signedIn.reusableUntil = min(session.expiresAt, freshUntil, storeLimit)
+        signedIn.reusableUntil = min(session.expiresAt, freshUntil, storeLimit, activityDue)
         signedIn.revocationGeneration = generation
         return .signedIn(signedIn)
     }
 
     func rejected(_ reason: SessionLookup.Rejection, jar: CookieHeader) -> Authentication {
-        metrics.sessionCookieRejected(reason == .expired ? .expired : .unreadable)
+        switch reason {
+        case .expired: metrics.sessionCookieRejected(.expired)
+        case .idle: metrics.sessionCookieRejected(.idle)
+        case .unreadable: metrics.sessionCookieRejected(.unreadable)
+        }
         return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
     }
 
@@ -168,11 +178,9 @@ public final class CookieAuthenticator: GatewayAuthenticator {
             return await read(pending.cookieValue, request: request, jar: jar)
         }
         if sessions.reuseLimit != nil {
-            // A shared store: another replica may have refreshed it since this one cached it, and
-            // its refresh token may be spent. The stored session decides.
+            // A shared store: another replica may have refreshed it (or recorded its activity)
+            // since this one cached it, and its refresh token may be spent. The stored session decides.
             switch try? await sessions.session(for: pending.cookieValue, now: request.now) {
-            case .found(let latest)? where latest.tokenState(now: request.now, margin: refreshMargin) != .refreshDue:
-                return admitted(latest, cookieValue: pending.cookieValue, jar: jar, now: request.now)
             case .found(let latest)?:
                 session = latest
             case .rejected(let reason)?:
@@ -180,6 +188,12 @@ public final class CookieAuthenticator: GatewayAuthenticator {
             case .unknown?, nil:
                 break
             }
+        }
+        guard session.tokenState(now: request.now, margin: refreshMargin) == .refreshDue else {
+            guard request.now >= session.activityDueAt(idleTimeout: idleTimeout) else {
+                return admitted(session, cookieValue: pending.cookieValue, jar: jar, now: request.now)
+            }
+            return await recordActivity(session, cookieValue: pending.cookieValue, jar: jar, now: request.now)
         }
         let outcome = await refresher.refresh(session, now: request.now) { [self] session in
             let refreshed = try await self.refreshedSession(session)
@@ -196,6 +210,23 @@ public final class CookieAuthenticator: GatewayAuthenticator {
             return .signedIn(user(for: session, setCookies: []))
         case .ended:
             return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
+        }
+    }
+
+    /// Saves `session` as used at `now` (`session.idle_timeout`): a fresh cookie, or the row
+    /// updated. A store that cannot be reached costs the record, not the request; a session gone
+    /// from it was signed out elsewhere.
+    private func recordActivity(_ session: Session, cookieValue: String, jar: CookieHeader, now: Int64) async -> Authentication {
+        var used = session
+        used.lastSeenAt = now
+        do {
+            let value = try await sessions.save(used, replacing: cookieValue, now: now)
+            return .signedIn(user(for: used, setCookies: value == cookieValue ? [] : sessionCookies(value, for: used, present: jar)))
+        } catch is SessionGone {
+            return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
+        } catch {
+            logger.warning("session store unreachable; activity not recorded", metadata: ["error": "\(String(reflecting: error))"])
+            return .signedIn(user(for: session, setCookies: []))
         }
     }
 

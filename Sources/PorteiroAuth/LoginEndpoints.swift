@@ -180,6 +180,7 @@ extension CookieAuthenticator {
         refreshed.idToken = tokens.idToken ?? session.idToken
         refreshed.accessTokenExpiresAt = try Self.unexpired(tokens, now: now)
         refreshed.accessTokenIssuedAt = now
+        refreshed.lastSeenAt = now  // a refresh happens only for a request
         if let idToken = tokens.idToken {
             var claims: ClaimValue
             do {

@@ -123,6 +123,7 @@ struct ConfigDecoder {
         if let n = e["cookie_name"], let v = reader.string(n) { session.cookieName = v }
         if let n = e["lifetime"], let v = reader.duration(n) { session.lifetime = v }
         if let n = e["refresh_before"], let v = reader.duration(n) { session.refreshBefore = v }
+        if let n = e["idle_timeout"], let v = reader.duration(n) { session.idleTimeout = v }
         if let n = e["store"], let v = reader.enumeration(n, as: SessionConfig.Store.self) { session.store = v }
         if let n = e["cookie_domain"], let v = reader.string(n) { session.cookieDomain = v }
         if let n = e["cookie_host_prefix"], let v = reader.bool(n) { session.cookieHostPrefix = v }

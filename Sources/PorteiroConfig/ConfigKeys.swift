@@ -24,6 +24,7 @@ public enum ConfigKeys {
     public static let endpoints: Set = ["authorization", "token", "jwks", "userinfo", "end_session"]
     public static let session: Set = [
         "cookie_name", "secrets", "secrets_file", "lifetime", "refresh_before", "cookie_domain", "cookie_host_prefix", "store",
+        "idle_timeout",
     ]
     public static let route: Set = [
         "host", "path", "upstream", "auth", "strip_prefix", "preserve_host", "timeout", "pass_access_token",

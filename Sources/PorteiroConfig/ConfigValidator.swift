@@ -236,6 +236,13 @@ public enum ConfigValidator {
         }
         if session.lifetime <= .zero { report("session.lifetime", "must be longer than 0") }
         if session.refreshBefore < .zero { report("session.refresh_before", "must not be negative") }
+        if let idle = session.idleTimeout {
+            if idle < .seconds(1) {
+                report("session.idle_timeout", "must be at least 1s (leave it out for no idle timeout)")
+            } else if idle >= session.lifetime {
+                report("session.idle_timeout", "must be shorter than session.lifetime, or it never ends a session")
+            }
+        }
         if session.cookieHostPrefix == true, session.cookieDomain != nil {
             report("session.cookie_host_prefix", "__Host- cookies cannot have a cookie_domain")
         }

@@ -18,6 +18,11 @@ public struct SessionConfig: Sendable, Equatable {
     /// `__Host-` name prefix (needs an https public URL and no domain); nil = whenever possible.
     public var cookieHostPrefix: Bool?
     public var store: Store = .cookie
+    /// End a session unused this long (`OIDCSessionInactivityTimeout`); nil = only its lifetime.
+    public var idleTimeout: Duration?
+
+    /// `idleTimeout` in whole seconds; 0 = none.
+    public var idleTimeoutSeconds: Int64 { idleTimeout?.components.seconds ?? 0 }
 
     /// Whether cookies carry the `__Host-` prefix: as configured, else whenever the public URL is
     /// https and no `cookie_domain` is set. Browsers then refuse the name from another subdomain

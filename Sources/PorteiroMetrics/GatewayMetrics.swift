@@ -117,6 +117,8 @@ public enum CookieRejectionReason: String, Sendable {
     case conflicting
     /// The access token expired and the IdP gave no refresh token: a new login is needed.
     case tokenExpired = "token_expired"
+    /// Unused longer than `session.idle_timeout`.
+    case idle
 }
 
 public enum IdPEndpoint: String, Sendable {

@@ -10,7 +10,8 @@ public import PostgresNIO
 /// cookies: the cookie holds only a sealed random id. Rows are sealed too (the same secrets as
 /// cookies), keyed by a hash of the id, so a copy of the table opens nothing. Each replica caches
 /// what it read for `cacheLifetime`, which bounds how long a session signed out on one replica
-/// still works on another; a refresh updates the row in place, so the cookie never changes.
+/// still works on another; a refresh updates the row in place, so the cookie never changes, and so
+/// does recording activity (`session.idle_timeout`: the last activity is in the row).
 public final class PostgresSessionStore: SessionStore {
     private struct Cached {
         var session: Session
@@ -22,13 +23,16 @@ public final class PostgresSessionStore: SessionStore {
     private let client: PostgresClient
     private let sealer: SessionSealer
     private let logger: Logger
+    /// `session.idle_timeout` in seconds; 0 = none.
+    private let idleTimeout: Int64
     private let cache = NIOLockedValueBox<[String: Cached]>([:])
     private let schema = PostgresSchema([
         "CREATE TABLE IF NOT EXISTS porteiro_sessions (key text PRIMARY KEY, data text NOT NULL, expires_at bigint NOT NULL)",
         "CREATE INDEX IF NOT EXISTS porteiro_sessions_expiry ON porteiro_sessions (expires_at)",
     ])
 
-    public init(configuration: PostgresClient.Configuration, sealer: SessionSealer, logger: Logger) {
+    public init(configuration: PostgresClient.Configuration, sealer: SessionSealer, logger: Logger, idleTimeout: Int64 = 0) {
+        self.idleTimeout = idleTimeout
         var poolLogger = logger
         poolLogger.logLevel = max(logger.logLevel, .warning)
         self.client = PostgresClient(configuration: configuration, backgroundLogger: poolLogger)
@@ -58,7 +62,10 @@ public final class PostgresSessionStore: SessionStore {
         guard let id = sessionID(cookieValue) else { return .rejected(.unreadable) }
         let instant = ContinuousClock.now
         guard let cached = cache.withLockedValue({ $0[id] }), instant < cached.until else { return .unknown }
-        return cached.session.expiresAt > now ? .found(cached.session) : .rejected(.expired)
+        switch cached.session.lookup(now: now, idleTimeout: idleTimeout) {
+        case .rejected(.idle): return .unknown  // another replica may have seen it used since
+        case let lookup: return lookup
+        }
     }
 
     public func session(for cookieValue: String, now: Int64) async throws -> SessionLookup {
@@ -75,7 +82,7 @@ public final class PostgresSessionStore: SessionStore {
             return .rejected(.unreadable)
         }
         remember(session, id: id)
-        return session.expiresAt > now ? .found(session) : .rejected(.expired)
+        return session.lookup(now: now, idleTimeout: idleTimeout)
     }
 
     public func save(_ session: Session, replacing cookieValue: String?, now: Int64) async throws -> String {

@@ -22,7 +22,8 @@ enum SharedStores {
     static func sessions(_ config: GatewayConfig, logger: Logger) throws(ConfigProblems) -> (any SessionStore)? {
         guard let session = config.session, let provider = config.provider, session.store == .postgres else { return nil }
         return PostgresSessionStore(
-            configuration: try database(config), sealer: CookieAuthenticator.sealer(for: session, provider: provider), logger: logger)
+            configuration: try database(config), sealer: CookieAuthenticator.sealer(for: session, provider: provider), logger: logger,
+            idleTimeout: session.idleTimeoutSeconds)
     }
 
     private static func database(_ config: GatewayConfig) throws(ConfigProblems) -> PostgresClient.Configuration {

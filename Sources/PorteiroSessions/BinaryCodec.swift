@@ -91,9 +91,11 @@ struct BinaryReader {
 }
 
 extension Session {
-    /// 3 added the session id, the token's issue time and `email_verified`. Earlier cookies do not
-    /// open: their users log in once more (silently, while their IdP session lasts).
-    static let formatVersion: UInt8 = 3
+    /// 3 added the session id, the token's issue time and `email_verified`; 4 the last activity
+    /// (`session.idle_timeout`), and 3 still opens (as last active at its creation). Earlier
+    /// cookies do not open: their users log in once more (silently, while their IdP session lasts).
+    static let formatVersion: UInt8 = 4
+    static let oldestFormatVersion: UInt8 = 3
 
     /// The session's bytes, for sealing.
     public func encoded() -> [UInt8] {
@@ -118,12 +120,14 @@ extension Session {
             writer.write(path)
             writer.write(values)
         }
+        writer.write(lastSeenAt)
         return writer.bytes
     }
 
     /// A session from opened bytes; nil when they are not a session of this format.
     public init?(decoding bytes: [UInt8]) {
-        guard var reader = BinaryReader(bytes, version: Session.formatVersion),
+        let version = bytes.first ?? 0
+        guard (Session.oldestFormatVersion...Session.formatVersion).contains(version), var reader = BinaryReader(bytes, version: version),
             let id = reader.string(), let subject = reader.string(), let user = reader.string(), let email = reader.string(),
             let emailVerified = reader.uint(), emailVerified <= 1,
             let groups = reader.strings(), let roles = reader.strings(), let accessToken = reader.string(),
@@ -136,11 +140,16 @@ extension Session {
             guard let path = reader.string(), let values = reader.strings() else { return nil }
             claims[path] = values
         }
+        var lastSeenAt: Int64 = 0
+        if version >= 4 {
+            guard let seen = reader.int() else { return nil }
+            lastSeenAt = seen
+        }
         guard reader.isAtEnd else { return nil }
         self.init(
             id: id, subject: subject, user: user, email: email, emailVerified: emailVerified == 1, groups: groups,
             roles: roles, accessToken: accessToken, refreshToken: refreshToken, idToken: idToken, sid: sid,
             accessTokenExpiresAt: accessTokenExpiresAt, accessTokenIssuedAt: accessTokenIssuedAt, createdAt: createdAt,
-            expiresAt: expiresAt, claims: claims)
+            expiresAt: expiresAt, claims: claims, lastSeenAt: lastSeenAt)
     }
 }

@@ -23,14 +23,18 @@ public struct Session: Sendable, Equatable {
     public var createdAt: Int64
     /// The session's own end (`session.lifetime` after login), enforced from inside the seal.
     public var expiresAt: Int64
-    /// Claims that route policies read (`allow.claims`), by dotted path; only those are kept.
+    /// Claims that routes read (`allow.claims`, `{claims.…}` in `headers`), by dotted path; only
+    /// those are kept.
     public var claims: [String: [String]]
+    /// The last request that used it, recorded at most every tenth of `session.idle_timeout`; 0 =
+    /// none since `createdAt`.
+    public var lastSeenAt: Int64
 
     public init(
         id: String = "", subject: String, user: String, email: String = "", emailVerified: Bool = false,
         groups: [String] = [], roles: [String] = [], accessToken: String, refreshToken: String? = nil,
         idToken: String? = nil, sid: String? = nil, accessTokenExpiresAt: Int64 = 0, accessTokenIssuedAt: Int64 = 0,
-        createdAt: Int64, expiresAt: Int64, claims: [String: [String]] = [:]
+        createdAt: Int64, expiresAt: Int64, claims: [String: [String]] = [:], lastSeenAt: Int64 = 0
     ) {
         self.id = id
         self.subject = subject
@@ -48,6 +52,28 @@ public struct Session: Sendable, Equatable {
         self.createdAt = createdAt
         self.expiresAt = expiresAt
         self.claims = claims
+        self.lastSeenAt = lastSeenAt
+    }
+
+    /// When it was last used (or created).
+    public var lastActiveAt: Int64 { max(lastSeenAt, createdAt) }
+
+    /// Unused for `idleTimeout` seconds (0 = no idle timeout): over, whatever its lifetime says.
+    public func isIdle(now: Int64, idleTimeout: Int64) -> Bool {
+        idleTimeout > 0 && now >= Self.saturatingSum(lastActiveAt, idleTimeout)
+    }
+
+    /// When its activity is next worth recording: a tenth of the idle timeout after the last
+    /// record, so a busy page does not rewrite the session on every request; `Int64.max` without
+    /// an idle timeout.
+    public func activityDueAt(idleTimeout: Int64) -> Int64 {
+        guard idleTimeout > 0 else { return .max }
+        return Self.saturatingSum(lastActiveAt, max(1, idleTimeout / 10))
+    }
+
+    private static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
     }
 
     /// Where the access token stands at `now`.

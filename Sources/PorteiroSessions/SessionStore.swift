@@ -34,22 +34,28 @@ public enum SessionLookup: Sendable {
         /// (in a database) an id that is not there.
         case unreadable
         case expired
+        /// Unused longer than `session.idle_timeout`.
+        case idle
     }
 }
 
 /// Sessions sealed whole into the cookie (AES-256-GCM, see `SessionSealer`): nothing shared, no I/O.
+/// The last activity is inside the seal too, so a client cannot keep an idle session alive.
 public struct CookieSessionStore: SessionStore {
     let sealer: SessionSealer
+    /// `session.idle_timeout` in seconds; 0 = none.
+    let idleTimeout: Int64
 
-    public init(sealer: SessionSealer) {
+    public init(sealer: SessionSealer, idleTimeout: Int64 = 0) {
         self.sealer = sealer
+        self.idleTimeout = idleTimeout
     }
 
     public func cachedSession(for cookieValue: String, now: Int64) -> SessionLookup {
         guard let bytes = sealer.open(cookieValue, purpose: "session"), let session = Session(decoding: bytes) else {
             return .rejected(.unreadable)
         }
-        return session.expiresAt > now ? .found(session) : .rejected(.expired)
+        return session.lookup(now: now, idleTimeout: idleTimeout)
     }
 
     public func session(for cookieValue: String, now: Int64) async throws -> SessionLookup {
@@ -65,4 +71,13 @@ public struct CookieSessionStore: SessionStore {
     public var reuseLimit: Duration? { nil }
 
     public func run() async {}
+}
+
+extension Session {
+    /// This session as a store finds it at `now`: over at its lifetime's end or after
+    /// `idleTimeout` seconds unused.
+    public func lookup(now: Int64, idleTimeout: Int64) -> SessionLookup {
+        guard expiresAt > now else { return .rejected(.expired) }
+        return isIdle(now: now, idleTimeout: idleTimeout) ? .rejected(.idle) : .found(self)
+    }
 }

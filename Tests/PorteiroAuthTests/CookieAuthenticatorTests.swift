@@ -18,10 +18,14 @@ import Testing
 
     static func secret() -> String { SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() } }
 
-    static func authenticator(secrets: [String], revocations: any RevocationStore = InMemoryRevocationStore()) -> CookieAuthenticator {
+    static func authenticator(
+        secrets: [String], revocations: any RevocationStore = InMemoryRevocationStore(), idleTimeout: Duration? = nil
+    ) -> CookieAuthenticator {
+        var session = SessionConfig(secrets: secrets)
+        session.idleTimeout = idleTimeout
         var config = GatewayConfig(
             provider: ProviderConfig(issuer: "https://iam.example.org/realms/gov", clientID: "portal", clientSecret: nil),
-            session: SessionConfig(secrets: secrets), routes: [RouteConfig(path: "/", upstream: "http://app")])
+            session: session, routes: [RouteConfig(path: "/", upstream: "http://app")])
         config.server.publicURL = "https://portal.example.org"
         let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         let client = ProviderClient(provider: config.provider!, metrics: GatewayMetrics())
@@ -225,6 +229,45 @@ import Testing
         }
         guard case .pending = authenticator.authenticate(request(cookie: cookie, now: Self.now + 3)) else {
             Issue.record("at half its lifetime a refresh falls due")
+            return
+        }
+    }
+
+    /// `session.idle_timeout: 600s`: activity is recorded (a fresh cookie) a tenth of the timeout
+    /// after the last record, the memo never outlives that moment, and a cookie unused for the
+    /// whole timeout is anonymous and cleared — while its lifetime still runs.
+    @Test func anIdleSessionEndsAndActivityIsRecordedATenthOfTheTimeoutApart() async {
+        let secret = Self.secret()
+        let authenticator = Self.authenticator(secrets: [secret], idleTimeout: .seconds(600))
+        var session = Self.session()  // created a minute before `now`
+        session.createdAt = Self.now
+        let cookie = Self.cookieHeader(session, secret: secret)
+        guard case .signedIn(let user) = authenticator.authenticate(request(cookie: cookie, now: Self.now + 59)) else {
+            Issue.record("a session used within a tenth of the timeout signs in as it is")
+            return
+        }
+        #expect(user.reusableUntil == Self.now + 60 && user.setCookies.isEmpty)
+        guard case .pending(let due) = authenticator.authenticate(request(cookie: cookie, now: Self.now + 60)) else {
+            Issue.record("a tenth of the timeout later, its activity is worth recording")
+            return
+        }
+        guard case .signedIn(let recorded) = await authenticator.resolve(due, request: request(cookie: cookie, now: Self.now + 60)),
+              let fresh = recorded.setCookies.first(where: { $0.hasPrefix("__Host-_porteiro=") })
+        else {
+            Issue.record("recording activity signs in with a fresh cookie")
+            return
+        }
+        let freshCookie = String(fresh.prefix { $0 != ";" })
+        guard case .signedIn = authenticator.authenticate(request(cookie: freshCookie, now: Self.now + 119)),
+              case .pending = authenticator.authenticate(request(cookie: freshCookie, now: Self.now + 659))
+        else {
+            Issue.record("the fresh cookie lives 600 s from the recorded activity (recording again from 60 s on)")
+            return
+        }
+        #expect(isAnonymousAndCleared(authenticator.authenticate(request(cookie: freshCookie, now: Self.now + 660))))
+        #expect(isAnonymousAndCleared(authenticator.authenticate(request(cookie: cookie, now: Self.now + 600))), "the old one idles out on its own")
+        guard case .signedIn = Self.authenticator(secrets: [secret]).authenticate(request(cookie: cookie, now: Self.now + 3000)) else {
+            Issue.record("without an idle timeout only the lifetime counts")
             return
         }
     }

@@ -362,6 +362,18 @@ let minimalRoutes = """
     }
 
     /// The third red team: `audiences: [""]` passed, and a token with `aud: ""` then did too;
+    @Test func readsTheIdleTimeoutAndRefusesOnesThatCannotWork() throws {
+        let base = "provider: { issuer: \"https://idp\", client_id: c }\nserver: { public_url: \"https://portal\" }\n"
+            + "routes:\n  - { path: /, upstream: \"http://app\" }\n"
+        let config = try loader().load(yaml: base + "session: { secrets: [\"\(secret)\"], idle_timeout: 30m }\n")
+        #expect(config.session?.idleTimeout == .seconds(1800) && config.session?.idleTimeoutSeconds == 1800)
+        #expect(try loader().load(yaml: base + "session: { secrets: [\"\(secret)\"] }\n").session?.idleTimeoutSeconds == 0, "off by default")
+        for (value, message) in [("500ms", "at least 1s"), ("8h", "shorter than session.lifetime"), ("9h", "shorter than session.lifetime")] {
+            let found = problems(base + "session: { secrets: [\"\(secret)\"], idle_timeout: \(value) }\n")
+            #expect(found.contains { $0.path == "session.idle_timeout" && $0.message.contains(message) }, "\(value): \(found)")
+        }
+    }
+
     @Test func readsHeaderTemplatesInOrder() throws {
         let config = try loader().load(yaml: """
             provider: { issuer: "https://idp", client_id: c }

@@ -13,11 +13,12 @@ import Testing
         let task: Task<Void, Never>
     }
 
-    static func start(_ kind: String) throws -> Running {
+    static func start(_ kind: String, idleTimeout: Int64 = 0) throws -> Running {
         let store: any SessionStore = kind == "cookie"
-            ? CookieSessionStore(sealer: sealer)
+            ? CookieSessionStore(sealer: sealer, idleTimeout: idleTimeout)
             : PostgresSessionStore(
-                configuration: try DatabaseURL.configuration(testDatabaseURL()), sealer: sealer, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+                configuration: try DatabaseURL.configuration(testDatabaseURL()), sealer: sealer,
+                logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }, idleTimeout: idleTimeout)
         return Running(store: store, task: Task { await store.run() })
     }
 
@@ -47,6 +48,35 @@ import Testing
         if kind == "postgres" {
             #expect(value.utf8.count < 200, "only a sealed id travels in the cookie")
         }
+    }
+
+    /// `session.idle_timeout`: unused that long, a session is over; its recorded activity (a
+    /// fresh cookie, or the row) moves that end, and survives a read on another replica.
+    @Test(arguments: ["cookie", "postgres"])
+    func anIdleSessionIsRejectedAndRecordedActivityKeepsItAlive(kind: String) async throws {
+        let running = try Self.start(kind, idleTimeout: 600)
+        defer { running.task.cancel() }
+        let session = Self.bigSession(expiresAt: now + 8 * 3600)
+        let value = try await running.store.save(session, replacing: nil, now: now)
+        #expect(found(try await running.store.session(for: value, now: now + 599)) != nil)
+        guard case .rejected(.idle) = try await running.store.session(for: value, now: now + 600) else {
+            Issue.record("unused for the whole idle timeout: over")
+            return
+        }
+        var used = session
+        used.lastSeenAt = now + 500
+        let touched = try await running.store.save(used, replacing: value, now: now + 500)
+        #expect(found(try await running.store.session(for: touched, now: now + 1099))?.lastSeenAt == now + 500)
+        let elsewhere = try Self.start(kind, idleTimeout: 600)  // another replica, nothing cached
+        defer { elsewhere.task.cancel() }
+        #expect(found(try await elsewhere.store.session(for: touched, now: now + 1099)) != nil)
+        guard case .rejected(.idle) = try await elsewhere.store.session(for: touched, now: now + 1100) else {
+            Issue.record("idle again 600 s after the recorded activity")
+            return
+        }
+        let noTimeout = try Self.start(kind)
+        defer { noTimeout.task.cancel() }
+        #expect(found(try await noTimeout.store.session(for: touched, now: now + 7 * 3600)) != nil, "off by default")
     }
 
     @Test(arguments: ["cookie", "postgres"])

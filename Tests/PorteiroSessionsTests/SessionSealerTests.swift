@@ -72,6 +72,31 @@ func keycloakLikeSession() -> Session {
         #expect(Session(decoding: [2] + bytes.dropFirst()) == nil, "the format before session ids")
     }
 
+    @Test func sessionsOfTheFormerFormatStillOpenAsLastActiveAtCreation() {
+        var session = keycloakLikeSession()
+        session.lastSeenAt = 1_800_000_123
+        #expect(Session(decoding: session.encoded()) == session)
+        session.lastSeenAt = 0
+        let former = [3] + session.encoded().dropFirst().dropLast()  // version 3 had no last activity
+        #expect(Session(decoding: Array(former)) == session)
+        #expect(Session(decoding: [3] + session.encoded().dropFirst()) == nil, "a version 3 session with a trailing byte")
+    }
+
+    @Test func knowsWhenItIsIdleAndWhenActivityIsWorthRecording() {
+        var session = keycloakLikeSession()
+        let created = session.createdAt
+        #expect(!session.isIdle(now: created + 10_000_000, idleTimeout: 0), "no idle timeout")
+        #expect(session.activityDueAt(idleTimeout: 0) == .max)
+        #expect(!session.isIdle(now: created + 599, idleTimeout: 600))
+        #expect(session.isIdle(now: created + 600, idleTimeout: 600))
+        #expect(session.activityDueAt(idleTimeout: 600) == created + 60, "a tenth of the timeout")
+        #expect(session.activityDueAt(idleTimeout: 5) == created + 1, "at least a second")
+        session.lastSeenAt = created + 500
+        #expect(!session.isIdle(now: created + 1099, idleTimeout: 600) && session.isIdle(now: created + 1100, idleTimeout: 600))
+        session.lastSeenAt = .max - 10
+        #expect(session.activityDueAt(idleTimeout: 600) == .max && !session.isIdle(now: .max - 1, idleTimeout: 600), "no overflow trap")
+    }
+
     @Test func knowsWhenToRefresh() {
         var session = keycloakLikeSession()
         #expect(session.tokenState(now: 1_800_000_000, margin: 60) == .fresh(until: 1_800_000_240))
