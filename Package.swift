@@ -247,7 +247,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PorteiroConfigTests",
-            dependencies: ["PorteiroConfig"],
+            dependencies: ["PorteiroConfig", "PorteiroRouting"],
             swiftSettings: strict
         ),
         .testTarget(

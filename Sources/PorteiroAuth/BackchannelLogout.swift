@@ -23,9 +23,9 @@ extension CookieAuthenticator {
         }
         let target: Revocation.Target
         if let sid = logout.sid {
-            target = .session(sid: sid)
+            target = .session(sid: Revocation.scoped(sid, issuer: provider.issuer))
         } else if let subject = logout.subject {
-            target = .subject(sub: subject, loggedInBefore: logout.issuedAt)
+            target = .subject(sub: Revocation.scoped(subject, issuer: provider.issuer), loggedInBefore: logout.issuedAt)
         } else {
             return refuseLogout("missingSubjectAndSession", request)
         }

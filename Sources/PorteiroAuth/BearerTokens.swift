@@ -42,12 +42,13 @@ final class BearerTokenCache: Sendable {
 }
 
 extension CookieAuthenticator {
-    public func cachedBearer(_ token: String, audiences: Set<String>, now: Int64) -> SignedInUser? {
-        bearerCache.user(for: token, audiences: audiences, now: now)
+    public func cachedBearer(_ token: String, audiences: Set<String>, providers: [Int], now: Int64) -> SignedInUser? {
+        guard providers.contains(index) else { return nil }
+        return bearerCache.user(for: token, audiences: audiences, now: now)
     }
 
-    public func verifyBearer(_ token: String, audiences: Set<String>, now: Int64) async -> SignedInUser? {
-        guard let keys = directory.keys else { return nil }
+    public func verifyBearer(_ token: String, audiences: Set<String>, providers: [Int], now: Int64) async -> SignedInUser? {
+        guard providers.contains(index), let keys = directory.keys else { return nil }
         let purpose = IDTokenVerifier.Purpose.accessToken(audiences: audiences)
         let claims: IDTokenClaims
         do {

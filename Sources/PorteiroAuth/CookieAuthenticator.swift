@@ -12,6 +12,9 @@ public import PorteiroSessions
 /// session is synchronous and local (a cookie to open, or this replica's cache); only login,
 /// refresh, userinfo and a cache miss do I/O.
 public final class CookieAuthenticator: GatewayAuthenticator {
+    /// Which of the configuration's providers this is (`providers:` order) and its name.
+    let index: Int
+    let name: String
     let provider: ProviderConfig
     let directory: ProviderDirectory
     let client: ProviderClient
@@ -40,15 +43,17 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     /// Unix seconds now, read where a request's own time is too old (after a call to the IdP).
     let clock: @Sendable () -> Int64
 
-    /// `config` must have passed validation (provider, session and public URL present). `sessions`:
-    /// nil seals sessions into the cookie.
+    /// Logins and sessions at provider `index` of `config`, which must have passed validation
+    /// (providers, session and public URL present). `sessions`: nil seals sessions into the cookie.
     public init(
-        config: GatewayConfig, directory: ProviderDirectory, client: ProviderClient, sessions: (any SessionStore)? = nil,
-        revocations: any RevocationStore, metrics: GatewayMetrics, logger: Logger,
+        config: GatewayConfig, provider index: Int = 0, directory: ProviderDirectory, client: ProviderClient,
+        sessions: (any SessionStore)? = nil, revocations: any RevocationStore, metrics: GatewayMetrics, logger: Logger,
         clock: @escaping @Sendable () -> Int64 = CookieAuthenticator.systemClock
     ) {
-        let provider = config.provider!
+        let provider = config.providers[index].config
         let session = config.session!
+        self.index = index
+        self.name = config.providers[index].name
         let publicURL = config.server.publicURL!.hasSuffix("/") ? String(config.server.publicURL!.dropLast()) : config.server.publicURL!
         self.provider = provider
         self.directory = directory
@@ -56,7 +61,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.sealer = Self.sealer(for: session, provider: provider)
         self.sessions = sessions ?? CookieSessionStore(sealer: sealer, idleTimeout: session.idleTimeoutSeconds)
         self.cookies = CookieSettings(
-            name: session.cookieName, secure: PublicURL.parse(publicURL)?.scheme == .https, domain: session.cookieDomain,
+            name: config.sessionCookieName(provider: index), secure: PublicURL.parse(publicURL)?.scheme == .https, domain: session.cookieDomain,
             hostPrefix: session.usesHostPrefix(publicURL: publicURL))
         self.returnTargets = ReturnTarget(publicURL: publicURL, allowedHosts: config.server.allowedRedirectHosts)
         self.verifier = IDTokenVerifier(
@@ -73,6 +78,8 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.pages = PageRenderer(template: config.server.errorPageTemplate)
         self.keptClaimPaths = config.keptClaimPaths
         self.metrics = metrics
+        var logger = logger
+        if config.providers.count > 1 { logger[metadataKey: "provider"] = "\(self.name)" }
         self.logger = logger
         self.clock = clock
     }
@@ -90,6 +97,8 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     /// The provider is loaded and the revocation list is fresh enough to trust.
     public var isReady: Bool { directory.isReady && revocations.cache.isFresh() }
 
+    public var notReady: [String] { directory.isReady ? [] : [name] }
+
     public var revocationGeneration: UInt64 { revocations.cache.generation }
 
     public func authenticate(_ request: AuthRequest) -> Authentication {
@@ -104,7 +113,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         switch sessions.cachedSession(for: value, now: request.now) {
         case .found(let session): return admitted(session, cookieValue: value, jar: jar, now: request.now)
         case .rejected(let reason): return rejected(reason, jar: jar)
-        case .unknown: return .pending(PendingSession(cookieValue: value, session: nil))
+        case .unknown: return .pending(PendingSession(cookieValue: value, session: nil, provider: index))
         }
     }
 
@@ -113,14 +122,14 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     func admitted(_ session: Session, cookieValue: String, jar: CookieHeader, now: Int64) -> Authentication {
         // Read before the check: a revocation landing in between changes it, so no memo outlives it.
         let generation = revocations.cache.generation
-        guard !revocations.cache.revokes(session) else {
+        guard !revocations.cache.revokes(session, issuer: provider.issuer) else {
             metrics.sessionCookieRejected(.revoked)
             return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
         }
         let freshUntil: Int64
         switch session.tokenState(now: now, margin: refreshMargin) {
         case .refreshDue:
-            return .pending(PendingSession(cookieValue: cookieValue, session: session))
+            return .pending(PendingSession(cookieValue: cookieValue, session: session, provider: index))
         case .expired:
             metrics.sessionCookieRejected(.tokenExpired)
             return .anonymous(clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar))
@@ -128,7 +137,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
             freshUntil = until
         }
         let activityDue = session.activityDueAt(idleTimeout: idleTimeout)
-        if now >= activityDue { return .pending(PendingSession(cookieValue: cookieValue, session: session)) }
+        if now >= activityDue { return .pending(PendingSession(cookieValue: cookieValue, session: session, provider: index)) }
         var signedIn = user(for: session, setCookies: [])
         // Until the session ends, its token falls due or its activity is worth recording, this
         // cookie keeps meaning this user (and, with a shared session store, no longer than a

@@ -19,6 +19,14 @@ extension CookieAuthenticator {
         }
     }
 
+    /// True when the request carries a login state cookie of this provider that opens (one
+    /// `/oauth2/callback` serves every provider: the state says whose login it is).
+    func holdsLoginState(_ request: AuthRequest) -> Bool {
+        let state = FormEncoding.decode(request.target.query.dropFirst())["state"] ?? ""
+        guard !state.isEmpty, let sealed = request.cookies[LoginState.cookieName(prefix: cookies.fullName, state: state)] else { return false }
+        return sealer.open(sealed, purpose: "state") != nil
+    }
+
     /// The IdP sent the browser back: check the state cookie, exchange the code with the PKCE
     /// verifier, verify the ID token, seal the session and return to where the user was going.
     func callback(_ request: AuthRequest, query: [String: String]) async -> LocalResponse {
@@ -81,9 +89,19 @@ extension CookieAuthenticator {
         guard request.isSameOrigin(publicURL) else {
             return SignOutConfirmation.page(returnTo: returnTo, request: request)
         }
+        let ended = await endLocalSession(request)
+        return signOutAnswer(location: endSessionLocation(returnTo: returnTo, idToken: ended.session?.idToken), clearing: ended.clearCookies)
+    }
+
+    /// What signing out here did: the session that was open (if any) and the cookies to clear.
+    struct LocalSignOut {
+        var session: Session?
+        var clearCookies: [String]
+    }
+
+    /// Deletes and revokes this provider's session in the request, if there is one.
+    func endLocalSession(_ request: AuthRequest) async -> LocalSignOut {
         let jar = request.cookies
-        let target = returnTargets.validate(returnTo)
-        let absoluteTarget = target.hasPrefix("/") ? publicURL + target : target
         var session: Session?
         if let value = CookieChunks.read(jar, name: cookies.fullName) {
             if case .found(let found)? = try? await sessions.session(for: value, now: request.now) { session = found }
@@ -99,17 +117,24 @@ extension CookieAuthenticator {
                     metadata: ["error": "\(String(reflecting: error))", "request_id": "\(request.requestID)"])
             }
         }
-        var location = target
-        if let endSession = directory.metadata?.endSessionEndpoint {
-            var parameters = [("client_id", provider.clientID), ("post_logout_redirect_uri", absoluteTarget)]
-            if let hint = session?.idToken { parameters.insert(("id_token_hint", hint), at: 0) }
-            location = endSession + (endSession.contains("?") ? "&" : "?") + FormEncoding.encode(parameters)
-        }
-        var headers: HTTPHeaders = ["Location": location, "Cache-Control": "no-store"]
         let stateCookies = jar.names(withPrefix: cookies.fullName + "_state_").map { cookies.setCookie(name: $0, value: "", maxAge: 0) }
-        for cookie in CookieChunks.deleteAll(settings: cookies, present: jar) + stateCookies {
-            headers.add(name: "Set-Cookie", value: cookie)
-        }
+        return LocalSignOut(session: session, clearCookies: CookieChunks.deleteAll(settings: cookies, present: jar) + stateCookies)
+    }
+
+    /// Where the browser goes after signing out: the IdP's end-session endpoint (back to
+    /// `returnTo` from there) when it has one, else `returnTo` (validated) itself.
+    func endSessionLocation(returnTo: String?, idToken: String?) -> String {
+        let target = returnTargets.validate(returnTo)
+        guard let endSession = directory.metadata?.endSessionEndpoint else { return target }
+        let absoluteTarget = target.hasPrefix("/") ? publicURL + target : target
+        var parameters = [("client_id", provider.clientID), ("post_logout_redirect_uri", absoluteTarget)]
+        if let idToken { parameters.insert(("id_token_hint", idToken), at: 0) }
+        return endSession + (endSession.contains("?") ? "&" : "?") + FormEncoding.encode(parameters)
+    }
+
+    func signOutAnswer(location: String, clearing cookies: [String]) -> LocalResponse {
+        var headers: HTTPHeaders = ["Location": location, "Cache-Control": "no-store"]
+        for cookie in cookies { headers.add(name: "Set-Cookie", value: cookie) }
         return LocalResponse(status: .found, headers: headers, body: "")
     }
 

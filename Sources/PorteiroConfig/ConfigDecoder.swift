@@ -17,6 +17,13 @@ struct ConfigDecoder {
             config.forwardAuth.passAccessToken = v
         }
         if let node = entries["provider"] { config.provider = decodeProvider(node) }
+        if let node = entries["providers"] {
+            if entries["provider"] != nil {
+                reader.report(node, "and provider cannot both be set: use provider for one, providers for several")
+            } else {
+                config.providers = decodeProviders(node)
+            }
+        }
         if let node = entries["session"] { config.session = decodeSession(node) }
         if let node = entries["database"], let e = reader.mapping(node, keys: ConfigKeys.database) {
             config.database.url = reader.secret(e, key: "url")
@@ -83,6 +90,21 @@ struct ConfigDecoder {
         if let n = e["level"], let v = reader.enumeration(n, as: LoggingConfig.Level.self) { logging.level = v }
         if let n = e["access_log"], let v = reader.bool(n) { logging.accessLog = v }
         if let n = e["format"], let v = reader.enumeration(n, as: LoggingConfig.Format.self) { logging.format = v }
+    }
+
+    /// `providers:` — name → provider, in the order written.
+    private mutating func decodeProviders(_ node: ConfigNode) -> [NamedProvider] {
+        guard case .mapping(let mapping) = node.node else {
+            reader.report(node, "must be a mapping of provider names to providers")
+            return []
+        }
+        return mapping.compactMap { keyNode, valueNode in
+            guard let name = keyNode.scalar?.string else {
+                reader.report(node, "has a key that is not a plain string")
+                return nil
+            }
+            return decodeProvider(ConfigNode(node: valueNode, path: node.child(name))).map { NamedProvider(name: name, config: $0) }
+        }
     }
 
     private mutating func decodeProvider(_ node: ConfigNode) -> ProviderConfig? {
@@ -175,6 +197,8 @@ struct ConfigDecoder {
             if let n = h["preferred_username"], let v = reader.string(n) { route.identityHeaders.preferredUsername = v }
         }
         if let n = e["headers"] { route.headers = decodeHeaders(n) }
+        if let n = e["provider"], let v = reader.string(n) { route.provider = v }
+        if let n = e["providers"], let v = reader.strings(n) { route.providers = v }
         return route
     }
 

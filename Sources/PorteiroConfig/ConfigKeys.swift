@@ -2,7 +2,7 @@
 /// test checks that the commented reference `config/porteiro.yaml` mentions each one.
 public enum ConfigKeys {
     public static let root: Set = [
-        "server", "upstream", "logging", "forward_auth", "provider", "session", "database", "revocation", "routes",
+        "server", "upstream", "logging", "forward_auth", "provider", "providers", "session", "database", "revocation", "routes",
     ]
     public static let database: Set = ["url", "url_file"]
     public static let revocation: Set = ["store", "poll_interval", "max_staleness"]
@@ -29,7 +29,7 @@ public enum ConfigKeys {
     public static let route: Set = [
         "host", "path", "upstream", "auth", "strip_prefix", "preserve_host", "timeout", "pass_access_token",
         "pass_identity_headers", "identity_headers", "allow", "methods", "skip_auth", "audiences", "allow_session",
-        "cors_origins", "pass_client_authorization", "case_insensitive", "headers",
+        "cors_origins", "pass_client_authorization", "case_insensitive", "headers", "provider", "providers",
     ]
     public static let allow: Set = ["groups", "roles", "emails", "email_domains", "claims"]
     public static let skipAuth: Set = ["methods", "path"]

@@ -113,6 +113,19 @@ public enum ConfigValidator {
             for name in route.identityHeaders.all where isReservedHeader(name) {
                 report("\(path).identity_headers", "\"\(name)\" is a header the request itself needs, not a name for the identity")
             }
+            if let name = route.provider {
+                if route.auth == .none {
+                    report("\(path).provider", "applies only to routes that know the user (auth: required, optional or bearer)")
+                } else if config.providerIndex(named: name) == nil {
+                    report("\(path).provider", "\"\(name)\" is not one of the providers (\(config.providers.map(\.name).joined(separator: ", ")))")
+                }
+            }
+            if !route.providers.isEmpty, route.auth != .bearer {
+                report("\(path).providers", "applies only to auth: bearer (whose tokens are accepted); other routes take one provider")
+            }
+            for (entryIndex, name) in route.providers.enumerated() where config.providerIndex(named: name) == nil {
+                report("\(path).providers[\(entryIndex)]", "\"\(name)\" is not one of the providers (\(config.providers.map(\.name).joined(separator: ", ")))")
+            }
             if route.auth == .none, !route.headers.isEmpty {
                 report("\(path).headers", "applies only to routes that know the user (auth: required, optional or bearer)")
             }
@@ -141,9 +154,26 @@ public enum ConfigValidator {
             problems += loginProblems(config, firstRoute: first, report: report)
         } else {
             if let session = config.session { problems += sessionProblems(session, lines: lines) }
-            if let provider = config.provider { problems += providerProblems(provider, lines: lines) }
+            problems += everyProviderProblems(config, lines: lines)
         }
         return problems
+    }
+
+    /// Each provider's own problems under its key (`provider.…` or `providers.<name>.…`), and names
+    /// that cannot name a cookie.
+    private static func everyProviderProblems(_ config: GatewayConfig, lines: [String: Int]) -> [ConfigProblem] {
+        let single = config.providers.count == 1 && config.providers[0].name == NamedProvider.defaultName
+        return config.providers.flatMap { named -> [ConfigProblem] in
+            let path = single ? "provider" : "providers.\(named.name)"
+            var problems = providerProblems(named.config, path: path, lines: lines)
+            // The name becomes part of a cookie name (`_porteiro_<name>`) and of log lines.
+            if !single, named.name.first?.isLetter != true || !named.name.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "-" })
+                || named.name == "state" {
+                problems.append(ConfigProblem(
+                    path: path, line: lines[path], message: "is not a provider name: lowercase letters, digits and -, starting with a letter (not \"state\")"))
+            }
+            return problems
+        }
     }
 
     private static func loginProblems(
@@ -152,10 +182,10 @@ public enum ConfigValidator {
         var problems: [ConfigProblem] = []
         let reason = "is required because routes[\(firstRoute)] has auth: \(config.routes[firstRoute].auth.rawValue)"
         if config.server.publicURL == nil { report("server.public_url", reason) }
-        if let provider = config.provider {
-            problems += providerProblems(provider, lines: [:])
-        } else {
+        if config.providers.isEmpty {
             report("provider", reason)
+        } else {
+            problems += everyProviderProblems(config, lines: [:])
         }
         if let session = config.session {
             problems += sessionProblems(session, lines: [:])
@@ -190,19 +220,19 @@ public enum ConfigValidator {
         return problems
     }
 
-    static func providerProblems(_ provider: ProviderConfig, lines: [String: Int]) -> [ConfigProblem] {
+    static func providerProblems(_ provider: ProviderConfig, path base: String = "provider", lines: [String: Int]) -> [ConfigProblem] {
         var problems: [ConfigProblem] = []
         func report(_ path: String, _ message: String) {
             problems.append(ConfigProblem(path: path, line: lines[path], message: message))
         }
         if !provider.issuer.isEmpty, PublicURL.parse(provider.issuer, allowPath: true) == nil {
-            report("provider.issuer", "\"\(provider.issuer)\" is not an absolute http(s) URL")
+            report("\(base).issuer", "\"\(provider.issuer)\" is not an absolute http(s) URL")
         }
         if !provider.scopes.contains("openid") {
-            report("provider.scopes", "must include openid")
+            report("\(base).scopes", "must include openid")
         }
         if provider.clientSecret?.isEmpty == true {
-            report("provider.client_secret", "is empty; remove the key for a public client")
+            report("\(base).client_secret", "is empty; remove the key for a public client")
         }
         let endpoints = [
             ("authorization", provider.endpoints.authorization), ("token", provider.endpoints.token),
@@ -210,13 +240,13 @@ public enum ConfigValidator {
             ("end_session", provider.endpoints.endSession),
         ]
         for case (let name, let url?) in endpoints where PublicURL.parse(url, allowPath: true) == nil {
-            report("provider.endpoints.\(name)", "\"\(url)\" is not an absolute http(s) URL")
+            report("\(base).endpoints.\(name)", "\"\(url)\" is not an absolute http(s) URL")
         }
-        if provider.timeout <= .zero { report("provider.timeout", "must be longer than 0") }
+        if provider.timeout <= .zero { report("\(base).timeout", "must be longer than 0") }
         if provider.hmacIDTokens, (provider.clientSecret?.utf8.count ?? 0) < 32 {
-            report("provider.hmac_id_tokens", "needs a client_secret of at least 32 bytes: HMAC ID tokens are signed with it")
+            report("\(base).hmac_id_tokens", "needs a client_secret of at least 32 bytes: HMAC ID tokens are signed with it")
         }
-        if provider.clockSkew < .zero { report("provider.clock_skew", "must not be negative") }
+        if provider.clockSkew < .zero { report("\(base).clock_skew", "must not be negative") }
         return problems
     }
 

@@ -6,8 +6,9 @@ public struct GatewayConfig: Sendable, Equatable {
     public var upstream: UpstreamPoolConfig
     public var logging: LoggingConfig
     public var forwardAuth: ForwardAuthConfig
-    /// Absent while no route needs a login.
-    public var provider: ProviderConfig?
+    /// `provider:` (one, named `default`) or `providers:` (several, by name, in the order
+    /// written); empty while no route needs a login. A route without `provider` uses the first.
+    public var providers: [NamedProvider]
     /// Absent while no route needs a login.
     public var session: SessionConfig?
     public var database: DatabaseConfig
@@ -29,11 +30,53 @@ public struct GatewayConfig: Sendable, Equatable {
         self.upstream = upstream
         self.logging = logging
         self.forwardAuth = forwardAuth
-        self.provider = provider
+        self.providers = provider.map { [NamedProvider(name: NamedProvider.defaultName, config: $0)] } ?? []
         self.session = session
         self.database = database
         self.revocation = revocation
         self.routes = routes
+    }
+}
+
+extension GatewayConfig {
+    /// The first provider: the one routes without `provider` use. Setting it replaces the first
+    /// (or makes the only one, named `default`).
+    public var provider: ProviderConfig? {
+        get { providers.first?.config }
+        set {
+            switch (newValue, providers.isEmpty) {
+            case (nil, _): providers = []
+            case (let config?, true): providers = [NamedProvider(name: NamedProvider.defaultName, config: config)]
+            case (let config?, false): providers[0].config = config
+            }
+        }
+    }
+
+    /// The index of the provider called `name`; nil = the first (when there is one).
+    public func providerIndex(named name: String?) -> Int? {
+        guard let name else { return providers.isEmpty ? nil : 0 }
+        return providers.firstIndex { $0.name == name }
+    }
+
+    /// The session cookie of provider `index`: `session.cookie_name` for the first, so sessions
+    /// from before several providers keep working; `<cookie_name>_<name>` for the others.
+    public func sessionCookieName(provider index: Int) -> String {
+        let base = session?.cookieName ?? "_porteiro"
+        return index == 0 ? base : base + "_" + providers[index].name
+    }
+}
+
+/// One entry of `providers:`.
+public struct NamedProvider: Sendable, Equatable {
+    /// `provider:` (just one) is this one.
+    public static let defaultName = "default"
+
+    public var name: String
+    public var config: ProviderConfig
+
+    public init(name: String, config: ProviderConfig) {
+        self.name = name
+        self.config = config
     }
 }
 

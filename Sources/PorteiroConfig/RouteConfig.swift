@@ -52,6 +52,10 @@ public struct RouteConfig: Sendable, Equatable {
     /// Send `X-Forwarded-User`, `-Email`, `-Groups`, `-Preferred-Username` upstream.
     public var passIdentityHeaders = true
     public var identityHeaders = IdentityHeaderNames()
+    /// `provider:` — whose sessions this route takes (and where its logins go); nil = the first.
+    public var provider: String?
+    /// `providers:` — `auth: bearer`: whose access tokens are accepted; empty = `provider`'s.
+    public var providers: [String] = []
     /// `headers:` — more headers for the upstream, filled in from the identity, in the order given.
     public var headers: [TemplatedHeader] = []
     public var allow: Allow?

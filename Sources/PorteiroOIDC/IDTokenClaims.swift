@@ -21,9 +21,15 @@ public struct IDTokenClaims: JWTPayload, Equatable {
 
     public subscript(path: String) -> ClaimValue? { all.value(at: path) }
 
-    var issuer: String? { self["iss"]?.string }
+    /// The claims of a compact JWS read without checking anything — only to pick which
+    /// provider's verifier to hand it to. Nil when it does not parse.
+    public static func unverified(_ token: String) -> IDTokenClaims? {
+        try? DefaultJWTParser().parse(Array(token.utf8), as: IDTokenClaims.self).payload
+    }
+
+    public var issuer: String? { self["iss"]?.string }
     var subject: String? { self["sub"]?.string }
-    var audiences: [String] { self["aud"]?.strings ?? [] }
+    public var audiences: [String] { self["aud"]?.strings ?? [] }
     var authorizedParty: String? { self["azp"]?.string }
     var nonce: String? { self["nonce"]?.string }
     var expiresAt: Double? { self["exp"]?.number }

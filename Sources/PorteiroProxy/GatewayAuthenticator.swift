@@ -9,16 +9,20 @@ public import PorteiroSessions
 public protocol GatewayAuthenticator: Sendable {
     /// True once the provider's metadata and keys are loaded; `/ready` waits for it.
     var isReady: Bool { get }
+    /// The names of the providers that are not ready (for `/ready` to say which).
+    var notReady: [String] { get }
     /// Changes whenever a session is revoked: a connection's remembered session is reused only
     /// while this is what it was when the session was opened.
     var revocationGeneration: UInt64 { get }
     /// Per request, no I/O: who the cookies say is signed in.
     func authenticate(_ request: AuthRequest) -> Authentication
     /// An API client's access token verified before and not yet expired: its user, without I/O.
-    func cachedBearer(_ token: String, audiences: Set<String>, now: Int64) -> SignedInUser?
-    /// Verifies an API client's JWT access token (signature against the JWKS, iss, exp/nbf,
-    /// one of `audiences`) and remembers the result until the token expires; nil when invalid.
-    func verifyBearer(_ token: String, audiences: Set<String>, now: Int64) async -> SignedInUser?
+    /// `providers`: the route's (`Route.bearerProviders`), whose tokens it accepts.
+    func cachedBearer(_ token: String, audiences: Set<String>, providers: [Int], now: Int64) -> SignedInUser?
+    /// Verifies an API client's JWT access token (signature against the JWKS of the provider
+    /// among `providers` that issued it, iss, exp/nbf, one of `audiences`) and remembers the
+    /// result until the token expires; nil when invalid.
+    func verifyBearer(_ token: String, audiences: Set<String>, providers: [Int], now: Int64) async -> SignedInUser?
     /// Who a pending session belongs to, without I/O, when that is known (an expiring session).
     func identity(of pending: PendingSession) -> SignedInUser?
     /// Finishes a pending session off the event loop: reads it from the session store, refreshes
@@ -30,6 +34,10 @@ public protocol GatewayAuthenticator: Sendable {
     func handle(_ endpoint: AuthEndpoint, _ request: AuthRequest) async -> LocalResponse
     /// `POST /oauth2/backchannel_logout` with its form body.
     func backchannelLogout(form body: String, request: AuthRequest) async -> LocalResponse
+}
+
+extension GatewayAuthenticator {
+    public var notReady: [String] { [] }
 }
 
 public enum AuthEndpoint: String, Sendable {
@@ -46,13 +54,25 @@ public struct AuthRequest: Sendable {
     public var requestID: String
     /// Unix seconds.
     public var now: Int64
+    /// Index of the provider whose session counts (the route's), or where a login goes.
+    public var provider: Int
 
-    public init(method: HTTPMethod = .GET, headers: HTTPHeaders, target: RequestTarget, requestID: String, now: Int64) {
+    public init(
+        method: HTTPMethod = .GET, headers: HTTPHeaders, target: RequestTarget, requestID: String, now: Int64, provider: Int = 0
+    ) {
         self.method = method
         self.headers = headers
         self.target = target
         self.requestID = requestID
         self.now = now
+        self.provider = provider
+    }
+
+    /// This request, for provider `index`'s session.
+    public func at(provider index: Int) -> AuthRequest {
+        var request = self
+        request.provider = index
+        return request
     }
 
     /// True when the browser says the request comes from this site's own pages, or from the user
@@ -98,10 +118,13 @@ public struct PendingSession: Sendable {
     public var cookieValue: String
     /// The session when it is known and only needs a refresh; nil when it must be read first.
     public var session: Session?
+    /// Index of the provider it belongs to.
+    public var provider: Int
 
-    public init(cookieValue: String, session: Session?) {
+    public init(cookieValue: String, session: Session?, provider: Int = 0) {
         self.cookieValue = cookieValue
         self.session = session
+        self.provider = provider
     }
 }
 

@@ -25,14 +25,14 @@ extension GatewayHandler {
             return refuseBearer(request, route: route, tokenRefused: false)
         }
         let cookies = head.headers["cookie"]
-        if let memo = sessionMemo, auth.now < memo.user.reusableUntil, memo.cookies == cookies,
+        if let memo = sessionMemo, auth.now < memo.user.reusableUntil, memo.provider == auth.provider, memo.cookies == cookies,
             memo.user.revocationGeneration == authenticator.revocationGeneration
         {
             return admit(memo.user, request, route: route, target: target)
         }
         switch authenticator.authenticate(auth) {
         case .signedIn(let user):
-            sessionMemo = user.reusableUntil > auth.now ? SessionMemo(cookies: cookies, user: user) : nil
+            sessionMemo = user.reusableUntil > auth.now ? SessionMemo(cookies: cookies, provider: auth.provider, user: user) : nil
             admit(user, request, route: route, target: target)
         case .anonymous(let clearCookies) where route.auth == .optional:
             proxy(request, route: route, target: target, identity: nil, responseCookies: clearCookies)
@@ -83,12 +83,12 @@ extension GatewayHandler {
         authenticator: any GatewayAuthenticator
     ) {
         guard let context else { return }
-        if let user = authenticator.cachedBearer(token, audiences: route.audiences, now: auth.now) {
+        if let user = authenticator.cachedBearer(token, audiences: route.audiences, providers: route.bearerProviders, now: auth.now) {
             return admit(user, request, route: route, target: target)
         }
         proxy(request, route: route, target: target, identity: nil, resolveFirst: true)
         let promise = context.eventLoop.makePromise(of: SignedInUser?.self)
-        promise.completeWithTask { await authenticator.verifyBearer(token, audiences: route.audiences, now: auth.now) }
+        promise.completeWithTask { await authenticator.verifyBearer(token, audiences: route.audiences, providers: route.bearerProviders, now: auth.now) }
         promise.futureResult.assumeIsolated().whenSuccess { [weak self] user in
             guard let self, self.machine.resolvingExchange != nil else { return }
             guard let user else {

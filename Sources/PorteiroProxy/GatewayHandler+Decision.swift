@@ -27,7 +27,9 @@ extension GatewayHandler {
         case .proxy(let route, let target):
             proxy(request, route: route, target: target, identity: nil)
         case .authorize(let route, let target):
-            authorize(request, route: route, target: target, auth: AuthRequest(head, target: target, requestID: requestID))
+            var auth = AuthRequest(head, target: target, requestID: requestID)
+            auth.provider = route.provider
+            authorize(request, route: route, target: target, auth: auth)
         }
     }
 
@@ -37,7 +39,16 @@ extension GatewayHandler {
         _ endpoint: RequestDecision.OwnEndpoint, _ request: GatewayRequest, target: RequestTarget,
         authenticator: any GatewayAuthenticator
     ) {
-        let auth = AuthRequest(request.head, target: target, requestID: request.requestID)
+        var auth = AuthRequest(request.head, target: target, requestID: request.requestID)
+        switch endpoint {
+        case .userinfo, .login(.start), .login(.signOut):
+            guard let provider = ProviderChoice.forEndpoint(target, host: request.head.headers.first(name: "host"), settings: settings) else {
+                return answer(settings.pages.error(.badRequest, .badPath, requestID: request.requestID, request: request.head.headers), to: request)
+            }
+            auth.provider = provider
+        case .forwardAuth, .backchannelLogout, .login(.callback):
+            break  // the original URI's route, the logout token's issuer, the login state decide
+        }
         switch endpoint {
         case .forwardAuth:
             forwardAuth(request, auth: auth, authenticator: authenticator)
@@ -46,6 +57,7 @@ extension GatewayHandler {
         case .backchannelLogout:
             machine.collect(LogoutForm(request: request, auth: auth, authenticator: authenticator))
         case .login(let login):
+            let auth = auth
             answerAfter({ await authenticator.handle(login, auth) }, request: request) { $0 }
         }
     }

@@ -48,6 +48,8 @@ extension GatewayHandler {
             }
             route = found
         }
+        // The session that counts is the one at the original URI's route's provider.
+        let request = request.at(provider: route?.provider ?? request.provider)
         switch authenticator.authenticate(request) {
         case .signedIn(let user):
             answer(forwardAuthAnswer(user, route: route, queryPolicy: queryPolicy, request: request), to: gatewayRequest)

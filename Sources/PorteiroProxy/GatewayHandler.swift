@@ -342,6 +342,8 @@ final class GatewayHandler: ChannelDuplexHandler, RemovableChannelHandler {
 /// Who a connection's last `Cookie` header(s) said was signed in, reusable until `user.reusableUntil`.
 struct SessionMemo {
     let cookies: [String]
+    /// The provider whose session it is: the same cookies mean no one at another provider's route.
+    let provider: Int
     let user: SignedInUser
 }
 

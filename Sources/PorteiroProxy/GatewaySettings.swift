@@ -23,6 +23,8 @@ public final class GatewaySettings: Sendable {
     let routeMetrics: [RouteMetrics]
     /// `server.metrics_path`: where the main listener answers with the metrics; nil = it does not.
     let metricsPath: String?
+    /// The providers' names, in `providers:` order (`provider=` on the login endpoints).
+    let providerNames: [String]
 
     public init(
         config: GatewayConfig, authenticator: (any GatewayAuthenticator)? = nil, metrics: GatewayMetrics = GatewayMetrics()
@@ -31,6 +33,7 @@ public final class GatewaySettings: Sendable {
         self.metrics = metrics
         self.routeMetrics = config.routes.map { metrics.route(named: ($0.host ?? "") + $0.path) }
         self.metricsPath = config.server.metricsPath
+        self.providerNames = config.providers.map(\.name)
         self.trustedProxies = config.server.trustedProxies.compactMap(IPRange.init)
         self.rewriter = HeaderRewriter(
             cookiePrefix: config.session?.cookieName, customIdentityHeaders: config.routes.flatMap { $0.identityHeaders.all + $0.headers.map(\.name) },

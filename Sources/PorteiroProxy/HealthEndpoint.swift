@@ -13,10 +13,13 @@ enum HealthEndpoint {
         }
     }
 
-    func response(isReady: Bool) -> LocalResponse {
+    /// `notReady`: the providers that are not (yet) loaded, named on the 503.
+    func response(isReady: Bool, notReady: [String] = []) -> LocalResponse {
         switch self {
         case .ping: return .plain(.ok, "OK\n")
-        case .ready: return isReady ? .plain(.ok, "READY\n") : .plain(.serviceUnavailable, "NOT READY\n")
+        case .ready where isReady: return .plain(.ok, "READY\n")
+        case .ready where notReady.isEmpty: return .plain(.serviceUnavailable, "NOT READY\n")
+        case .ready: return .plain(.serviceUnavailable, "NOT READY: provider \(notReady.joined(separator: ", ")) not loaded\n")
         }
     }
 }

@@ -74,7 +74,8 @@ enum RequestDecision {
     ) -> RequestDecision? {
         let path = target.routingPath
         if let health = HealthEndpoint(path: path) {
-            return .answer(health.response(isReady: health == .ready && isReady()), notice: nil)
+            let ready = health == .ready && isReady()
+            return .answer(health.response(isReady: ready, notReady: ready ? [] : settings.authenticator?.notReady ?? []), notice: nil)
         }
         if let metricsPath = settings.metricsPath, path == metricsPath {
             return .answer(.metrics(settings.metrics), notice: nil)

@@ -19,6 +19,10 @@ public final class Route: Sendable {
     public let passAccessToken: Bool
     public let passIdentityHeaders: Bool
     public let identityHeaders: RouteConfig.IdentityHeaderNames
+    /// Index of the provider whose sessions the route takes (`provider:`; 0 = the first).
+    public let provider: Int
+    /// `auth: bearer`: indexes of the providers whose access tokens are accepted.
+    public let bearerProviders: [Int]
     /// `headers:`, filled in from the identity for each signed-in request.
     public let headers: [TemplatedHeader]
     /// Compiled `allow:`; `anySignedInUser` when absent.
@@ -35,8 +39,12 @@ public final class Route: Sendable {
     /// `case_insensitive`: the prefix matches ignoring ASCII case.
     public let caseInsensitive: Bool
 
-    public init(index: Int, config: RouteConfig) throws(InvalidValue) {
+    /// `provider` and `bearerProviders`: `config.provider` and `config.providers` as indexes into
+    /// the configuration's providers (`RouteTable` resolves the names).
+    public init(index: Int, config: RouteConfig, provider: Int = 0, bearerProviders: [Int]? = nil) throws(InvalidValue) {
         self.index = index
+        self.provider = provider
+        self.bearerProviders = bearerProviders ?? [provider]
         self.host = config.host.flatMap(HostPattern.init)
         self.prefix = config.path
         self.upstream = try UpstreamAddress.parse(config.upstream).get()

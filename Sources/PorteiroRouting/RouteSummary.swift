@@ -2,12 +2,14 @@ import PorteiroConfig
 
 /// The effective route table as a fixed-width text table, for `check-config` and operators.
 public enum RouteSummary {
-    public static func render(_ table: RouteTable) -> String {
-        let header = ["#", "HOST", "PATH", "UPSTREAM", "AUTH", "STRIP", "TIMEOUT", "POLICY", "HEADERS"]
+    /// `providerNames`: the configuration's, in order, to name each route's provider.
+    public static func render(_ table: RouteTable, providerNames: [String] = []) -> String {
+        let header = ["#", "HOST", "PATH", "UPSTREAM", "AUTH", "PROVIDER", "STRIP", "TIMEOUT", "POLICY", "HEADERS"]
         let rows = table.routes.map { route in
             [
                 "\(route.index)", route.host.map(describe) ?? "*", route.prefix, route.upstream.description,
-                route.auth.rawValue, route.stripPrefix ? "yes" : "no", ConfigDuration.format(route.timeout), policy(route),
+                route.auth.rawValue, provider(route, names: providerNames), route.stripPrefix ? "yes" : "no",
+                ConfigDuration.format(route.timeout), policy(route),
                 route.headers.isEmpty ? "-" : route.headers.map { "\($0.name)=\($0.text)" }.joined(separator: " "),
             ]
         }
@@ -17,6 +19,12 @@ public enum RouteSummary {
             row.enumerated().map { $1.padding(to: widths[$0]) }.joined(separator: "  ")
                 .trimmingTrailingSpaces()
         }.joined(separator: "\n")
+    }
+
+    private static func provider(_ route: Route, names: [String]) -> String {
+        guard route.auth != .none, !names.isEmpty else { return "-" }
+        let indexes = route.auth == .bearer ? route.bearerProviders : [route.provider]
+        return indexes.map { names.indices.contains($0) ? names[$0] : "?" }.joined(separator: ",")
     }
 
     private static func policy(_ route: Route) -> String {

@@ -50,8 +50,18 @@ public struct RouteTable: Sendable {
         var compiled: [Route] = []
         var problems: [ConfigProblem] = []
         for (index, routeConfig) in config.routes.enumerated() {
+            // Validation refuses unknown names; this is the backstop, never a fallback to another provider.
+            let named: Int? = if let name = routeConfig.provider { config.providerIndex(named: name) } else { 0 }
+            guard let provider = named,
+                  case let bearer = routeConfig.providers.map({ config.providerIndex(named: $0) }), !bearer.contains(nil)
+            else {
+                problems.append(ConfigProblem(path: "routes[\(index)].provider", line: nil, message: "names no configured provider"))
+                continue
+            }
             do {
-                compiled.append(try Route(index: index, config: routeConfig))
+                compiled.append(try Route(
+                    index: index, config: routeConfig, provider: provider,
+                    bearerProviders: bearer.isEmpty ? nil : bearer.compactMap { $0 }))
             } catch {
                 problems.append(ConfigProblem(path: "routes[\(index)].upstream", line: nil, message: error.message))
             }

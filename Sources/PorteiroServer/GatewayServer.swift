@@ -18,7 +18,7 @@ public final class GatewayServer: Sendable {
     public let readiness: Readiness
     public let metrics: GatewayMetrics
     private let settings: GatewaySettingsBox
-    private let authenticator: CookieAuthenticator?
+    private let authenticator: (any GatewayAuthenticator)?
     /// The configuration the process started with: what cannot change without a restart.
     private let startup: GatewayConfig
     private let channel: any Channel
@@ -38,7 +38,7 @@ public final class GatewayServer: Sendable {
         var pools: UpstreamPools
         var readiness: Readiness
         var settings: GatewaySettingsBox
-        var authenticator: CookieAuthenticator?
+        var authenticator: (any GatewayAuthenticator)?
         var background: [Task<Void, Never>]
     }
 
@@ -63,17 +63,27 @@ public final class GatewayServer: Sendable {
         config: GatewayConfig, group: any EventLoopGroup, logger: Logger, metrics: GatewayMetrics = GatewayMetrics(),
         connector: (any UpstreamConnector)? = nil
     ) async throws -> GatewayServer {
-        var authenticator: CookieAuthenticator?
+        var authenticator: (any GatewayAuthenticator)?
         var background: [@Sendable () async -> Void] = []
-        if let provider = config.provider, config.session != nil, config.server.publicURL != nil {
-            let client = ProviderClient(provider: provider, metrics: metrics)
-            let directory = ProviderDirectory(client: client, provider: provider, logger: logger)
+        if !config.providers.isEmpty, config.session != nil, config.server.publicURL != nil {
+            // One revocation store for all (entries are scoped by issuer); per provider its own
+            // client, keys, session store (sealed under its own binding) and authenticator.
             let revocations = try SharedStores.revocations(config, logger: logger)
-            let sessions = try SharedStores.sessions(config, logger: logger)
-            authenticator = CookieAuthenticator(
-                config: config, directory: directory, client: client, sessions: sessions, revocations: revocations,
-                metrics: metrics, logger: logger)
-            background = [{ await directory.load() }, { await revocations.run() }, { await sessions?.run() }]
+            background.append { await revocations.run() }
+            var each: [CookieAuthenticator] = []
+            for index in config.providers.indices {
+                let provider = config.providers[index].config
+                let client = ProviderClient(provider: provider, metrics: metrics)
+                var providerLogger = logger
+                if config.providers.count > 1 { providerLogger[metadataKey: "provider"] = "\(config.providers[index].name)" }
+                let directory = ProviderDirectory(client: client, provider: provider, logger: providerLogger)
+                let sessions = try SharedStores.sessions(config, provider: index, logger: logger)
+                each.append(CookieAuthenticator(
+                    config: config, provider: index, directory: directory, client: client, sessions: sessions, revocations: revocations,
+                    metrics: metrics, logger: logger))
+                background += [{ await directory.load() }, { await sessions?.run() }]
+            }
+            authenticator = each.count == 1 ? each[0] : ProviderAuthenticators(each)
         }
         let settings = GatewaySettingsBox(try GatewaySettings(config: config, authenticator: authenticator, metrics: metrics))
         let tls = try config.server.tls.map { tls throws(ConfigProblems) in try ListenerTLS(tls) }
@@ -157,7 +167,12 @@ public final class GatewayServer: Sendable {
     /// it at once; requests in flight finish on the old one. Returns the keys that changed but need
     /// a restart to take effect (they keep their start-up values until then).
     public func apply(_ config: GatewayConfig) throws(ConfigProblems) -> [String] {
-        settings.replace(with: try GatewaySettings(config: config, authenticator: authenticator, metrics: metrics))
+        // Routes name providers; the running authenticators are the start-up ones (changing
+        // providers needs a restart), so names resolve against those: a reordered list can never
+        // hand one provider's sessions to another's routes, and a new name fails the reload.
+        var effective = config
+        effective.providers = startup.providers
+        settings.replace(with: try GatewaySettings(config: effective, authenticator: authenticator, metrics: metrics))
         return RestartRequired.keys(from: startup, to: config)
     }
 

@@ -23,7 +23,7 @@ enum RestartRequired {
         check("upstream", old.upstream == new.upstream)
         check("logging.level", old.logging.level == new.logging.level)
         check("logging.format", old.logging.format == new.logging.format)
-        check("provider", old.provider == new.provider)
+        check(new.providers.count > 1 || old.providers.count > 1 ? "providers" : "provider", old.providers == new.providers)
         check("session", old.session == new.session)
         check("database", old.database == new.database)
         check("revocation", old.revocation == new.revocation)

@@ -19,8 +19,9 @@ enum SharedStores {
     }
 
     /// nil: sessions sealed into the cookie.
-    static func sessions(_ config: GatewayConfig, logger: Logger) throws(ConfigProblems) -> (any SessionStore)? {
-        guard let session = config.session, let provider = config.provider, session.store == .postgres else { return nil }
+    static func sessions(_ config: GatewayConfig, provider index: Int = 0, logger: Logger) throws(ConfigProblems) -> (any SessionStore)? {
+        guard let session = config.session, config.providers.indices.contains(index), session.store == .postgres else { return nil }
+        let provider = config.providers[index].config
         return PostgresSessionStore(
             configuration: try database(config), sealer: CookieAuthenticator.sealer(for: session, provider: provider), logger: logger,
             idleTimeout: session.idleTimeoutSeconds)

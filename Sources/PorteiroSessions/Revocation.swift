@@ -17,6 +17,11 @@ public struct Revocation: Sendable, Hashable {
         self.target = target
         self.expiresAt = expiresAt
     }
+
+    /// A `sid` or `sub` as an IdP logout from `issuer` records it.
+    public static func scoped(_ value: String, issuer: String) -> String {
+        issuer + " " + value
+    }
 }
 
 /// What is revoked, as a lookup made for every request: three dictionaries, no I/O.
@@ -64,9 +69,17 @@ public struct RevocationList: Sendable, Equatable {
         return createdAt <= cutoff.loggedInBefore
     }
 
-    public func revokes(_ session: Session) -> Bool {
+    /// `issuer`: the session's provider. IdP logouts are recorded per issuer
+    /// (`Revocation.scoped`), so a `sub` or `sid` at one realm never ends a session at another;
+    /// bare entries (recorded before that) still count for every provider.
+    public func revokes(_ session: Session, issuer: String? = nil) -> Bool {
         if !session.id.isEmpty, signedOut[session.id] != nil { return true }
-        return revokes(subject: session.subject, sid: session.sid, createdAt: session.createdAt)
+        if sessions.isEmpty, subjects.isEmpty { return false }
+        if revokes(subject: session.subject, sid: session.sid, createdAt: session.createdAt) { return true }
+        guard let issuer else { return false }
+        return revokes(
+            subject: Revocation.scoped(session.subject, issuer: issuer), sid: session.sid.map { Revocation.scoped($0, issuer: issuer) },
+            createdAt: session.createdAt)
     }
 
     /// Drops what has expired; true when anything was dropped.

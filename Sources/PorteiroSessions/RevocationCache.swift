@@ -22,8 +22,9 @@ public final class RevocationCache: Sendable {
 
     public var generation: UInt64 { state.withLockedValue { $0.generation } }
 
-    public func revokes(_ session: Session) -> Bool {
-        state.withLockedValue { $0.list.revokes(session) }
+    /// See `RevocationList.revokes(_:issuer:)`.
+    public func revokes(_ session: Session, issuer: String? = nil) -> Bool {
+        state.withLockedValue { $0.list.revokes(session, issuer: issuer) }
     }
 
     public var count: Int { state.withLockedValue { $0.list.count } }

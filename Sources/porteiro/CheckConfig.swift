@@ -18,7 +18,7 @@ struct CheckConfig: ParsableCommand {
             let table = try RouteTable(config: config)
             print("\(path): OK")
             print("listen \(config.server.listen)  public_url \(config.server.publicURL ?? "-")  client \(clientKind(config))")
-            print(RouteSummary.render(table))
+            print(RouteSummary.render(table, providerNames: config.providers.map(\.name)))
             var standardError = StandardError()
             for warning in ConfigWarnings.all(in: config) {
                 print("\(path): warning: \(warning)", to: &standardError)

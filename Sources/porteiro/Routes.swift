@@ -12,7 +12,7 @@ struct Routes: ParsableCommand {
     func run() throws {
         do {
             let config = try ConfigLoader().load(file: options.path)
-            print(RouteSummary.render(try RouteTable(config: config)))
+            print(RouteSummary.render(try RouteTable(config: config), providerNames: config.providers.map(\.name)))
         } catch {
             printProblems(error, file: options.path)
             throw ExitCode(1)

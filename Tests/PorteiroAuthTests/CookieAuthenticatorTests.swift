@@ -272,6 +272,42 @@ import Testing
         }
     }
 
+    /// `providers: { gov, partners }`: a session at one is no session at the other, whatever
+    /// cookie name it is sent under, and a login's state belongs to the provider that started it.
+    @Test func aSessionAtOneProviderIsNoSessionAtAnother() {
+        let secret = Self.secret()
+        var config = GatewayConfig(session: SessionConfig(secrets: [secret]), routes: [RouteConfig(path: "/", upstream: "http://app")])
+        config.providers = ["gov", "partners"].map {
+            NamedProvider(name: $0, config: ProviderConfig(issuer: "https://iam.example.org/realms/\($0)", clientID: "portal", clientSecret: nil))
+        }
+        config.server.publicURL = "https://portal.example.org"
+        let logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        let each = config.providers.indices.map { index in
+            let client = ProviderClient(provider: config.providers[index].config, metrics: GatewayMetrics())
+            return CookieAuthenticator(
+                config: config, provider: index, directory: ProviderDirectory(client: client, provider: config.providers[index].config, logger: logger),
+                client: client, revocations: InMemoryRevocationStore(), metrics: GatewayMetrics(), logger: logger)
+        }
+        let both = ProviderAuthenticators(each)
+        let gov = Self.cookieHeader(Self.session(), secret: secret)  // sealed for realms/gov, named __Host-_porteiro
+        guard case .signedIn = both.authenticate(request(cookie: gov).at(provider: 0)) else {
+            Issue.record("a gov session signs in at gov's routes")
+            return
+        }
+        guard case .anonymous = both.authenticate(request(cookie: gov).at(provider: 1)) else {
+            Issue.record("a gov session is no one at partners' routes")
+            return
+        }
+        let renamed = gov.replacingOccurrences(of: "__Host-_porteiro=", with: "__Host-_porteiro_partners=")
+        guard case .anonymous(let cleared) = both.authenticate(request(cookie: renamed).at(provider: 1)),
+              cleared.contains(where: { $0.hasPrefix("__Host-_porteiro_partners=") && $0.contains("Max-Age=0") })
+        else {
+            Issue.record("a gov session under partners' cookie name does not open (the seal is bound to the provider) and is cleared")
+            return
+        }
+        #expect(both.notReady == ["gov", "partners"], "nothing loaded: /ready names both")
+    }
+
     @Test func emailRulesSeeOnlyAVerifiedEmail() {
         let secret = Self.secret()
         let authenticator = Self.authenticator(secrets: [secret])

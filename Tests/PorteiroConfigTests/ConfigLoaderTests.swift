@@ -1,5 +1,6 @@
 import Foundation
 import PorteiroConfig
+import PorteiroRouting
 import Testing
 
 /// A loader with a fixed environment and an in-memory file system.
@@ -362,6 +363,58 @@ let minimalRoutes = """
     }
 
     /// The third red team: `audiences: [""]` passed, and a token with `aud: ""` then did too;
+    static let twoProviders = """
+        providers:
+          gov: { issuer: "https://iam.example.org/realms/gov", client_id: legacy-portal }
+          partners: { issuer: "https://iam.example.org/realms/partners", client_id: partner-portal, client_secret: s3cr3t }
+        session: { secrets: ["\(secret)"] }
+        server: { public_url: "https://portal" }
+
+        """
+
+    @Test func readsSeveralProvidersInOrderAndTheRoutesThatNameThem() throws {
+        let config = try loader().load(yaml: Self.twoProviders + """
+            routes:
+              - { path: /partners/, upstream: "http://app", provider: partners }
+              - { path: /api/, upstream: "http://app", auth: bearer, audiences: [api], providers: [gov, partners] }
+              - { path: /, upstream: "http://app" }
+            """)
+        #expect(config.providers.map(\.name) == ["gov", "partners"])
+        #expect(config.provider?.clientID == "legacy-portal", "the first is the default")
+        #expect(config.providers[1].config.clientSecret == "s3cr3t")
+        #expect(config.sessionCookieName(provider: 0) == "_porteiro" && config.sessionCookieName(provider: 1) == "_porteiro_partners")
+        let table = try RouteTable(config: config)
+        #expect(table.routes.map(\.provider) == [1, 0, 0])
+        #expect(table.routes.map(\.bearerProviders) == [[1], [0, 1], [0]])
+        let single = try loader().load(yaml: "provider: { issuer: \"https://i\", client_id: c }\n" + minimalRoutes)
+        #expect(single.providers.map(\.name) == ["default"])
+    }
+
+    @Test func refusesProvidersThatCannotBeTold() {
+        let both = problems("provider: { issuer: \"https://i\", client_id: c }\n" + Self.twoProviders + minimalRoutes)
+        #expect(both.contains { $0.path == "providers" && $0.message.contains("cannot both be set") }, "\(both)")
+        let found = problems("""
+            providers:
+              gov: { issuer: "not a url", client_id: a }
+              Bad_Name: { issuer: "https://i", client_id: b }
+              state: { issuer: "https://j", client_id: b }
+            session: { secrets: ["\(secret)"] }
+            server: { public_url: "https://portal" }
+            routes:
+              - { path: /a/, upstream: "http://app", provider: nobody }
+              - { path: /b/, upstream: "http://app", providers: [gov] }
+              - { path: /c/, upstream: "http://app", auth: bearer, audiences: [x], providers: [gov, ghost] }
+              - { path: /d/, upstream: "http://app", auth: none, provider: gov }
+            """)
+        for (path, message) in [
+            ("providers.gov.issuer", "not an absolute"), ("providers.Bad_Name", "not a provider name"), ("providers.state", "not a provider name"),
+            ("routes[0].provider", "\"nobody\" is not one of the providers (gov, Bad_Name, state)"), ("routes[1].providers", "only to auth: bearer"),
+            ("routes[2].providers[1]", "\"ghost\""), ("routes[3].provider", "applies only to routes that know the user"),
+        ] {
+            #expect(found.contains { $0.path == path && $0.message.contains(message) }, "\(path): \(found)")
+        }
+    }
+
     @Test func readsTheIdleTimeoutAndRefusesOnesThatCannotWork() throws {
         let base = "provider: { issuer: \"https://idp\", client_id: c }\nserver: { public_url: \"https://portal\" }\n"
             + "routes:\n  - { path: /, upstream: \"http://app\" }\n"

@@ -15,8 +15,8 @@ final class GroupAuthenticator: GatewayAuthenticator {
         return .signedIn(SignedInUser(user: String(parts.first ?? ""), email: "", groups: groups, accessToken: "session-token"))
     }
 
-    func cachedBearer(_ token: String, audiences: Set<String>, now: Int64) -> SignedInUser? { nil }
-    func verifyBearer(_ token: String, audiences: Set<String>, now: Int64) async -> SignedInUser? { nil }
+    func cachedBearer(_ token: String, audiences: Set<String>, providers: [Int], now: Int64) -> SignedInUser? { nil }
+    func verifyBearer(_ token: String, audiences: Set<String>, providers: [Int], now: Int64) async -> SignedInUser? { nil }
     func identity(of pending: PendingSession) -> SignedInUser? { nil }
     func resolve(_ pending: PendingSession, request: AuthRequest) async -> Authentication { .anonymous(clearCookies: []) }
     func startLogin(_ request: AuthRequest, returnTo: String?) -> LocalResponse { .plain(.found, "to the IdP") }

@@ -97,6 +97,21 @@ func keycloakLikeSession() -> Session {
         #expect(session.activityDueAt(idleTimeout: 600) == .max && !session.isIdle(now: .max - 1, idleTimeout: 600), "no overflow trap")
     }
 
+    @Test func identityProviderLogoutsAreScopedByIssuerAndBareOnesCountEverywhere() {
+        var session = keycloakLikeSession()
+        session.sid = "idp-session"
+        var list = RevocationList()
+        list.apply(Revocation(target: .session(sid: Revocation.scoped("idp-session", issuer: "https://a")), expiresAt: .max))
+        #expect(list.revokes(session, issuer: "https://a"))
+        #expect(!list.revokes(session, issuer: "https://b"), "the same sid at another realm is another session")
+        var subjects = RevocationList()
+        subjects.apply(Revocation(target: .subject(sub: Revocation.scoped(session.subject, issuer: "https://b"), loggedInBefore: .max), expiresAt: .max))
+        #expect(subjects.revokes(session, issuer: "https://b") && !subjects.revokes(session, issuer: "https://a"))
+        var bare = RevocationList()
+        bare.apply(Revocation(target: .session(sid: "idp-session"), expiresAt: .max))
+        #expect(bare.revokes(session, issuer: "https://a") && bare.revokes(session, issuer: "https://b"), "recorded before scoping: fails closed")
+    }
+
     @Test func knowsWhenToRefresh() {
         var session = keycloakLikeSession()
         #expect(session.tokenState(now: 1_800_000_000, margin: 60) == .fresh(until: 1_800_000_240))

@@ -103,11 +103,11 @@ final class FuzzAuthenticator: GatewayAuthenticator {
         return .anonymous(clearCookies: [])
     }
 
-    func cachedBearer(_ token: String, audiences: Set<String>, now: Int64) -> SignedInUser? {
+    func cachedBearer(_ token: String, audiences: Set<String>, providers: [Int], now: Int64) -> SignedInUser? {
         token == "good-token" ? SignedInUser(user: "api-client", email: "", groups: [], accessToken: token) : nil
     }
 
-    func verifyBearer(_ token: String, audiences: Set<String>, now: Int64) async -> SignedInUser? { counted { nil } }
+    func verifyBearer(_ token: String, audiences: Set<String>, providers: [Int], now: Int64) async -> SignedInUser? { counted { nil } }
     func identity(of pending: PendingSession) -> SignedInUser? { nil }
     func resolve(_ pending: PendingSession, request: AuthRequest) async -> Authentication { counted { .signedIn(Self.user("joao")) } }
     func startLogin(_ request: AuthRequest, returnTo: String?) -> LocalResponse { LocalResponse(status: .found, headers: ["Location": "/idp"], body: "") }

@@ -1,0 +1,18 @@
+import PorteiroRouting
+
+/// Which provider an own endpoint (`/oauth2/start`, `/oauth2/sign_out`, `/oauth2/userinfo`) acts
+/// for when several are configured: `provider=<name>` in the query, else the provider of the
+/// route that `rd` points to, else the first. Pure, so each rule has a unit test.
+enum ProviderChoice {
+    /// Nil for a `provider=` that names none: refused, never a login somewhere else.
+    static func forEndpoint(_ target: RequestTarget, host: String?, settings: GatewaySettings) -> Int? {
+        guard settings.providerNames.count > 1 else { return 0 }
+        let query = FormEncoding.decode(target.query.dropFirst())
+        if let name = query["provider"] { return settings.providerNames.firstIndex(of: name) }
+        if let returnTo = query["rd"], case .success(let destination) = RequestTarget.parse(returnTo),
+           case .route(let route) = settings.routes.lookup(host: destination.authority ?? host, target: destination) {
+            return route.provider
+        }
+        return 0
+    }
+}
