@@ -55,7 +55,7 @@ install_python_tools() {
     log "creating .venv"
     python3 -m venv .venv
   fi
-  if ! .venv/bin/python -c "import oidc_provider_mock, oauth2_provider, pytest, requests, yaml, kubernetes_validate, dockerfile_parse, selenium" 2>/dev/null; then
+  if ! .venv/bin/python -c "import oidc_provider_mock, oauth2_provider, pytest, requests, yaml, kubernetes_validate, dockerfile_parse, selenium, idpyoidc, flask" 2>/dev/null; then
     log "installing tests/e2e/requirements.txt into .venv"
     .venv/bin/pip install -q -r tests/e2e/requirements.txt
   fi

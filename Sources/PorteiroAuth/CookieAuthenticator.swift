@@ -38,6 +38,8 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     /// only these claims, so cookies stay small.
     let keptClaimPaths: Set<String>
     let bearerCache = BearerTokenCache()
+    /// `token_exchange` tokens by session and route exchange.
+    let exchanges: TokenExchanges
     let metrics: GatewayMetrics
     let logger: Logger
     /// Unix seconds now, read where a request's own time is too old (after a call to the IdP).
@@ -74,6 +76,7 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.lifetime = session.lifetime.components.seconds
         self.refreshMargin = session.refreshBefore.components.seconds
         self.idleTimeout = session.idleTimeoutSeconds
+        self.exchanges = TokenExchanges(margin: session.refreshBefore.components.seconds)
         self.refresher = RefreshCoordinator(margin: session.refreshBefore.components.seconds, metrics: metrics, logger: logger)
         self.pages = PageRenderer(template: config.server.errorPageTemplate)
         self.keptClaimPaths = config.keptClaimPaths
@@ -264,10 +267,13 @@ public final class CookieAuthenticator: GatewayAuthenticator {
     // MARK: Pieces shared by the endpoints
 
     func user(for session: Session, setCookies: [String]) -> SignedInUser {
-        SignedInUser(
+        var user = SignedInUser(
             user: session.user, email: session.email, emailVerified: session.emailVerified || !provider.requireVerifiedEmail,
             groups: session.groups, roles: session.roles, claims: session.claims, accessToken: session.accessToken,
             subject: session.subject, idToken: session.idToken, setCookies: setCookies)
+        user.provider = index
+        user.sessionID = session.id
+        return user
     }
 
     /// The claims routes read, taken from a token's claims.

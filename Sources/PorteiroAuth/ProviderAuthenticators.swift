@@ -1,4 +1,5 @@
 import NIOHTTP1
+public import PorteiroConfig
 import PorteiroOIDC
 public import PorteiroProxy
 import PorteiroRouting
@@ -62,6 +63,17 @@ public final class ProviderAuthenticators: GatewayAuthenticator {
     private func issuer(of token: String, among accepted: [Int]) -> CookieAuthenticator? {
         guard let issuer = IDTokenClaims.unverified(token)?.issuer else { return nil }
         return accepted.lazy.compactMap(at).first { $0.provider.issuer == issuer }
+    }
+
+    public func cachedExchangedToken(for user: SignedInUser, _ exchange: RouteConfig.TokenExchange, now: Int64) -> String? {
+        at(user.provider)?.cachedExchangedToken(for: user, exchange, now: now)
+    }
+
+    public func exchangeToken(for user: SignedInUser, _ exchange: RouteConfig.TokenExchange, now: Int64) async
+        -> Result<String, TokenExchangeRefused>
+    {
+        await at(user.provider)?.exchangeToken(for: user, exchange, now: now)
+            ?? .failure(TokenExchangeRefused(reason: "no provider \(user.provider)"))
     }
 
     public func handle(_ endpoint: AuthEndpoint, _ request: AuthRequest) async -> LocalResponse {

@@ -68,6 +68,19 @@ public struct ProviderClient: Sendable {
         try await token([("grant_type", "refresh_token"), ("refresh_token", refreshToken)], endpoint: metadata.tokenEndpoint)
     }
 
+    /// RFC 8693 token exchange: `subjectToken` (an access token) for one meant for `audience`.
+    public func exchange(subjectToken: String, audience: String, scope: String?, metadata: ProviderMetadata) async throws(Failure)
+        -> TokenResponse
+    {
+        var form = [
+            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"), ("subject_token", subjectToken),
+            ("subject_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+            ("requested_token_type", "urn:ietf:params:oauth:token-type:access_token"), ("audience", audience),
+        ]
+        if let scope { form.append(("scope", scope)) }
+        return try await token(form, endpoint: metadata.tokenEndpoint)
+    }
+
     public func userinfo(accessToken: String, endpoint: String) async throws(Failure) -> ClaimValue {
         var request = HTTPClientRequest(url: endpoint)
         request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")

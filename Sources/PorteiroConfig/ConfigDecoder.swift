@@ -198,6 +198,11 @@ struct ConfigDecoder {
         }
         if let n = e["headers"] { route.headers = decodeHeaders(n) }
         if let n = e["provider"], let v = reader.string(n) { route.provider = v }
+        if let n = e["token_exchange"], let t = reader.mapping(n, keys: ConfigKeys.tokenExchange),
+            let audience = required(t, "audience", in: n)
+        {
+            route.tokenExchange = RouteConfig.TokenExchange(audience: audience, scope: t["scope"].flatMap { reader.string($0) })
+        }
         if let n = e["providers"], let v = reader.strings(n) { route.providers = v }
         return route
     }

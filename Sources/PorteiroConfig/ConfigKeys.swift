@@ -29,9 +29,10 @@ public enum ConfigKeys {
     public static let route: Set = [
         "host", "path", "upstream", "auth", "strip_prefix", "preserve_host", "timeout", "pass_access_token",
         "pass_identity_headers", "identity_headers", "allow", "methods", "skip_auth", "audiences", "allow_session",
-        "cors_origins", "pass_client_authorization", "case_insensitive", "headers", "provider", "providers",
+        "cors_origins", "pass_client_authorization", "case_insensitive", "headers", "provider", "providers", "token_exchange",
     ]
     public static let allow: Set = ["groups", "roles", "emails", "email_domains", "claims"]
+    public static let tokenExchange: Set = ["audience", "scope"]
     public static let skipAuth: Set = ["methods", "path"]
     public static let identityHeaders: Set = ["user", "email", "groups", "preferred_username"]
 
@@ -41,7 +42,7 @@ public enum ConfigKeys {
             ("server", server), ("server.tls", tls), ("upstream", upstream), ("logging", logging), ("forward_auth", forwardAuth), ("provider", provider),
             ("provider.claims", claims), ("provider.endpoints", endpoints), ("session", session), ("database", database),
             ("revocation", revocation), ("routes[]", route),
-            ("routes[].identity_headers", identityHeaders), ("routes[].allow", allow), ("routes[].skip_auth[]", skipAuth),
+            ("routes[].identity_headers", identityHeaders), ("routes[].allow", allow), ("routes[].token_exchange", tokenExchange), ("routes[].skip_auth[]", skipAuth),
         ]
         return sections.flatMap { section, keys in keys.sorted().map { "\(section).\($0)" } }
     }

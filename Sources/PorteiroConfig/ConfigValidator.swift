@@ -120,6 +120,16 @@ public enum ConfigValidator {
                     report("\(path).provider", "\"\(name)\" is not one of the providers (\(config.providers.map(\.name).joined(separator: ", ")))")
                 }
             }
+            if let exchange = route.tokenExchange {
+                if route.auth != .required, route.auth != .optional {
+                    report("\(path).token_exchange", "applies only to routes with browser sessions (auth: required or optional)")
+                } else if !route.passAccessToken {
+                    report("\(path).token_exchange", "needs pass_access_token: the exchanged token is what the app gets")
+                }
+                if exchange.audience.allSatisfy(\.isWhitespace) {
+                    report("\(path).token_exchange.audience", "is empty (a variable that was not set?)")
+                }
+            }
             if !route.providers.isEmpty, route.auth != .bearer {
                 report("\(path).providers", "applies only to auth: bearer (whose tokens are accepted); other routes take one provider")
             }

@@ -56,6 +56,8 @@ public struct RouteConfig: Sendable, Equatable {
     public var provider: String?
     /// `providers:` — `auth: bearer`: whose access tokens are accepted; empty = `provider`'s.
     public var providers: [String] = []
+    /// `token_exchange:` — send the app a token of its own (RFC 8693) instead of the session's.
+    public var tokenExchange: TokenExchange?
     /// `headers:` — more headers for the upstream, filled in from the identity, in the order given.
     public var headers: [TemplatedHeader] = []
     public var allow: Allow?
@@ -75,6 +77,19 @@ public struct RouteConfig: Sendable, Equatable {
     /// Match the path prefix ignoring ASCII case, for upstreams that do (IIS): otherwise `/ADMIN/`
     /// would miss this route and reach the same app through a weaker one.
     public var caseInsensitive = false
+
+    /// `token_exchange: { audience, scope }`: what to ask the provider's token endpoint for.
+    public struct TokenExchange: Sendable, Hashable {
+        /// The app the token is for (`audience`, RFC 8693 §2.1).
+        public var audience: String
+        /// Space-separated scopes; nil = the provider's default for the exchange.
+        public var scope: String?
+
+        public init(audience: String, scope: String? = nil) {
+            self.audience = audience
+            self.scope = scope
+        }
+    }
 
     /// The names identity is sent under; legacy apps often expect their own (`X-Remote-User`).
     public struct IdentityHeaderNames: Sendable, Equatable {

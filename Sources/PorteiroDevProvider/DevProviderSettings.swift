@@ -52,6 +52,9 @@ public struct DevProviderSettings: Sendable {
     public var refreshTokens = RefreshTokens.rotate
     /// An unused refresh token expires after this long.
     public var refreshTokenLifetime: Duration = .seconds(8 * 3600)
+    /// The audiences a client may exchange its access tokens for (RFC 8693, as Keycloak's
+    /// "standard token exchange" with the audience's client allowed); none = no exchange.
+    public var exchangeAudiences: [String] = []
 
     public init(users: [User], clients: [Client], accessTokenLifetime: Duration = .seconds(300)) {
         self.users = users

@@ -1,7 +1,7 @@
 import Foundation
 import PorteiroOIDC
 
-/// The token endpoint (code with PKCE, refresh with rotation) and userinfo.
+/// The token endpoint (code with PKCE, refresh with rotation, token exchange) and userinfo.
 extension DevProviderEndpoints {
     func token(_ form: [String: String], now: Int) async -> DevResponse {
         guard let clientID = form["client_id"], settings.clients.contains(where: { $0.id == clientID }) else {
@@ -27,8 +27,43 @@ extension DevProviderEndpoints {
                 return .oauthError("invalid_grant", "the refresh token is unknown, expired, already used or its session ended")
             }
             return await issueTokens(grant, nonce: nil, now: now, newRefreshToken: settings.refreshTokens == .rotate)
+        case Self.tokenExchangeGrant where !settings.exchangeAudiences.isEmpty:
+            return await exchange(form, clientID: clientID, now: now)
         default:
-            return .oauthError("unsupported_grant_type", "authorization_code and refresh_token only")
+            return .oauthError("unsupported_grant_type", "authorization_code, refresh_token and (when audiences are set) token exchange only")
+        }
+    }
+
+    static let tokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange"
+    static let accessTokenType = "urn:ietf:params:oauth:token-type:access_token"
+
+    /// RFC 8693: one of this provider's unexpired access tokens for a new one whose `aud` is the
+    /// requested audience alone, with the provider's access-token lifetime.
+    private func exchange(_ form: [String: String], clientID: String, now: Int) async -> DevResponse {
+        guard form["subject_token_type"] == Self.accessTokenType, form["requested_token_type"].map({ $0 == Self.accessTokenType }) ?? true else {
+            return .oauthError("invalid_request", "only access tokens are exchanged, for access tokens")
+        }
+        guard let subject = form["subject_token"], var claims = await signer.verify(subject), claims.typ == "Bearer", claims.exp > now else {
+            return .oauthError("invalid_request", "the subject_token is not a valid access token of this provider")
+        }
+        guard let audience = form["audience"], settings.exchangeAudiences.contains(audience) else {
+            return .oauthError("invalid_target", "the audience is not one this client may exchange for")
+        }
+        let lifetime = Int(settings.accessTokenLifetime.components.seconds)
+        claims.aud = audience
+        claims.azp = clientID
+        claims.iat = now
+        claims.exp = now + lifetime
+        if let scope = form["scope"] { claims.scope = scope }
+        do {
+            let document: [String: Any] = [
+                "access_token": try await signer.sign(claims), "issued_token_type": Self.accessTokenType, "token_type": "Bearer",
+                "expires_in": lifetime,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+            return .json(String(decoding: data, as: UTF8.self))
+        } catch {
+            return .oauthError("server_error", "signing failed: \(error)", status: 500)
         }
     }
 

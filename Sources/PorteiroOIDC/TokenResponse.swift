@@ -9,6 +9,9 @@ public struct TokenResponse: Sendable, Equatable, Codable {
     public var expiresIn: Double?
     public var refreshToken: String?
     public var idToken: String?
+    /// RFC 8693 §2.2.1: what a token exchange issued (`…:token-type:access_token` is the one
+    /// Porteiro asks for); nil elsewhere.
+    public var issuedTokenType: String?
 
     enum CodingKeys: String, CodingKey {
         case accessToken = "access_token"
@@ -16,6 +19,7 @@ public struct TokenResponse: Sendable, Equatable, Codable {
         case expiresIn = "expires_in"
         case refreshToken = "refresh_token"
         case idToken = "id_token"
+        case issuedTokenType = "issued_token_type"
     }
 
     public init(accessToken: String, tokenType: String? = "Bearer", expiresIn: Double? = nil, refreshToken: String? = nil, idToken: String? = nil) {
@@ -32,6 +36,7 @@ public struct TokenResponse: Sendable, Equatable, Codable {
         tokenType = try container.decodeIfPresent(String.self, forKey: .tokenType)
         refreshToken = try container.decodeIfPresent(String.self, forKey: .refreshToken)
         idToken = try container.decodeIfPresent(String.self, forKey: .idToken)
+        issuedTokenType = try container.decodeIfPresent(String.self, forKey: .issuedTokenType)
         switch try container.decodeIfPresent(ClaimValue.self, forKey: .expiresIn) {
         case .number(let value)?: expiresIn = value
         case .string(let text)?: expiresIn = Double(text)

@@ -34,10 +34,34 @@ public protocol GatewayAuthenticator: Sendable {
     func handle(_ endpoint: AuthEndpoint, _ request: AuthRequest) async -> LocalResponse
     /// `POST /oauth2/backchannel_logout` with its form body.
     func backchannelLogout(form body: String, request: AuthRequest) async -> LocalResponse
+    /// The route's own token for this signed-in user (`token_exchange`, RFC 8693) when one is
+    /// remembered and not due; nil = `exchangeToken` must ask the provider.
+    func cachedExchangedToken(for user: SignedInUser, _ exchange: RouteConfig.TokenExchange, now: Int64) -> String?
+    /// Exchanges the user's access token at their provider's token endpoint (single flight per
+    /// session and exchange) and remembers the result until it is due. Never the original token.
+    func exchangeToken(for user: SignedInUser, _ exchange: RouteConfig.TokenExchange, now: Int64) async -> Result<String, TokenExchangeRefused>
+}
+
+/// The provider did not issue the route's token; `reason` is for the log (an OAuth error code, or
+/// why the provider could not be asked).
+public struct TokenExchangeRefused: Error, Sendable, Equatable {
+    public var reason: String
+
+    public init(reason: String) {
+        self.reason = reason
+    }
 }
 
 extension GatewayAuthenticator {
     public var notReady: [String] { [] }
+
+    public func cachedExchangedToken(for user: SignedInUser, _ exchange: RouteConfig.TokenExchange, now: Int64) -> String? { nil }
+
+    public func exchangeToken(for user: SignedInUser, _ exchange: RouteConfig.TokenExchange, now: Int64) async
+        -> Result<String, TokenExchangeRefused>
+    {
+        .failure(TokenExchangeRefused(reason: "no provider can exchange tokens"))
+    }
 }
 
 public enum AuthEndpoint: String, Sendable {
@@ -145,6 +169,10 @@ public struct SignedInUser: Sendable, Equatable {
     public var subject: String
     /// The session's ID token, for `{id_token}`; nil for bearer callers.
     public var idToken: String?
+    /// The provider the session is at, and the session's id (`token_exchange` remembers its
+    /// tokens per session); empty for bearer callers.
+    public var provider: Int = 0
+    public var sessionID: String = ""
     /// `Set-Cookie` values for the response (a refreshed session).
     public var setCookies: [String]
     /// Unix seconds until which the same `Cookie` header means this same user, so a connection may
@@ -177,6 +205,13 @@ public struct SignedInUser: Sendable, Equatable {
 }
 
 extension SignedInUser {
+    /// The same user with the token the app gets instead (`token_exchange`).
+    func withAccessToken(_ token: String) -> SignedInUser {
+        var user = self
+        user.accessToken = token
+        return user
+    }
+
     /// A placeholder's value for `routes[].headers`; nil when this identity has none.
     public func headerValues(_ source: HeaderTemplate.Source) -> [String]? {
         switch source {

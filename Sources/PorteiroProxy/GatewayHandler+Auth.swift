@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import PorteiroConfig
 import PorteiroRouting
 
 /// The login half of `GatewayHandler`: anonymous visitors, bearer tokens, session refresh. The
@@ -123,11 +124,46 @@ extension GatewayHandler {
     }
 
     /// A signed-in user on a route: through when the route's policy admits them, else refused.
+    /// A `token_exchange` route sends the app its own token: from memory, or asked for first.
     func admit(_ user: SignedInUser, _ request: GatewayRequest, route: Route, target: RequestTarget) {
         if route.auth == .required || route.auth == .bearer, case .deny = route.policy.decide(user.policySubject) {
             return deny(user, request, route: route)
         }
-        proxy(request, route: route, target: target, identity: user)
+        guard let exchange = route.tokenExchange, let authenticator = settings.authenticator else {
+            return proxy(request, route: route, target: target, identity: user)
+        }
+        if let token = authenticator.cachedExchangedToken(for: user, exchange, now: unixNow()) {
+            return proxy(request, route: route, target: target, identity: user.withAccessToken(token))
+        }
+        proxy(request, route: route, target: target, identity: nil, resolveFirst: true)
+        exchangeThenConnect(user, exchange, authenticator: authenticator)
+    }
+
+    /// The exchange waits in `.resolving` while the route's token is asked for; then goes upstream
+    /// with it — or is a 502, never the session's own token.
+    func exchangeThenConnect(_ user: SignedInUser, _ exchange: RouteConfig.TokenExchange, authenticator: any GatewayAuthenticator) {
+        guard let context else { return }
+        let promise = context.eventLoop.makePromise(of: Result<String, TokenExchangeRefused>.self)
+        promise.completeWithTask { await authenticator.exchangeToken(for: user, exchange, now: unixNow()) }
+        promise.futureResult.assumeIsolated().whenSuccess { [weak self] result in
+            guard let self, let waiting = self.machine.resolvingExchange else { return }
+            let route = waiting.route
+            switch result {
+            case .success(let token):
+                let user = user.withAccessToken(token)
+                self.run(self.machine.resolved {
+                    HeaderRewriter.addIdentity(user, route: route, to: &$0.upstreamHead.headers)
+                    $0.responseCookies = user.setCookies
+                })
+            case .failure(let refused):
+                self.logger.warning(
+                    "token exchange refused",
+                    metadata: ["route": "\(route.index)", "path": "\(route.prefix)", "audience": "\(exchange.audience)",
+                               "reason": "\(refused.reason)", "user": "\(user.user)", "request_id": "\(waiting.requestID)"])
+                self.run(self.machine.resolutionFailed(
+                    ExchangeFailure(status: .badGateway, text: .tokenExchangeFailed, reason: "token exchange refused")))
+            }
+        }
     }
 
     /// 403 with who is signed in and a way to sign out, and a log line naming the route and its rules.
@@ -156,6 +192,15 @@ extension GatewayHandler {
                 guard let request = self.machine.resolvedToAnswer() else { return }
                 self.deny(user, request, route: route)
             case .signedIn(let user):
+                if let exchange = route.tokenExchange {
+                    if let token = authenticator.cachedExchangedToken(for: user, exchange, now: unixNow()) {
+                        return self.run(self.machine.resolved {
+                            HeaderRewriter.addIdentity(user.withAccessToken(token), route: route, to: &$0.upstreamHead.headers)
+                            $0.responseCookies = user.setCookies
+                        })
+                    }
+                    return self.exchangeThenConnect(user, exchange, authenticator: authenticator)
+                }
                 self.run(self.machine.resolved {
                     HeaderRewriter.addIdentity(user, route: route, to: &$0.upstreamHead.headers)
                     $0.responseCookies = user.setCookies

@@ -143,12 +143,16 @@ extension GatewayHandler {
         if !user.groups.isEmpty { headers.add(name: "X-Auth-Request-Groups", value: user.groups.joined(separator: ",")) }
         // Only the front proxy may read the token: a page's script calling `/oauth2/auth` itself
         // would otherwise get what the HttpOnly cookie keeps from it.
-        if settings.forwardAuthAccessToken, peer.isTrusted {
+        // Never the session's token for a route whose app gets a token of its own.
+        if settings.forwardAuthAccessToken, peer.isTrusted, route?.tokenExchange == nil {
             headers.add(name: "X-Auth-Request-Access-Token", value: user.accessToken)
         }
         // The route's own headers, for the front proxy to copy (`auth_request_set`); tokens again
         // only for a trusted peer.
-        if let route { HeaderRewriter.addTemplatedHeaders(route.headers, identity: user, tokens: peer.isTrusted, to: &headers) }
+        if let route {
+            HeaderRewriter.addTemplatedHeaders(
+                route.headers, identity: user, tokens: peer.isTrusted && route.tokenExchange == nil, to: &headers)
+        }
         for cookie in user.setCookies { headers.add(name: "Set-Cookie", value: cookie) }
         return LocalResponse(status: .accepted, headers: headers, body: "")
     }

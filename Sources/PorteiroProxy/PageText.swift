@@ -44,6 +44,9 @@ extension PageText {
         en: "The application switched protocols without being asked to.", ptBR: "A aplicação trocou de protocolo sem que isso fosse pedido.")
     public static let refreshFailed = PageText(
         en: "The session could not be refreshed.", ptBR: "Não foi possível renovar a sessão.")
+    public static let tokenExchangeFailed = PageText(
+        en: "The identity provider did not issue a token for this application.",
+        ptBR: "O provedor de identidade não emitiu um token para esta aplicação.")
     public static let loginUnavailable = PageText(
         en: "Sign-in is temporarily unavailable: the identity provider has not answered yet. Please try again shortly.",
         ptBR: "O acesso está temporariamente indisponível: o provedor de identidade ainda não respondeu. Tente de novo em instantes.")

@@ -25,6 +25,8 @@ public final class Route: Sendable {
     public let bearerProviders: [Int]
     /// `headers:`, filled in from the identity for each signed-in request.
     public let headers: [TemplatedHeader]
+    /// `token_exchange:`: the app gets a token of its own instead of the session's.
+    public let tokenExchange: RouteConfig.TokenExchange?
     /// Compiled `allow:`; `anySignedInUser` when absent.
     public let policy: AccessPolicy
     /// Uppercased methods the route accepts; nil = all.
@@ -57,6 +59,7 @@ public final class Route: Sendable {
         self.passIdentityHeaders = config.passIdentityHeaders
         self.identityHeaders = config.identityHeaders
         self.headers = config.headers
+        self.tokenExchange = config.tokenExchange
         // An `allow:` that names no one admits no one (validation refuses it; this is the backstop).
         self.policy = config.allow.map {
             let policy = AccessPolicy(groups: $0.groups, roles: $0.roles, emails: $0.emails, emailDomains: $0.emailDomains, claims: $0.claims)

@@ -29,6 +29,9 @@ struct DevProviderCommand: AsyncParsableCommand {
     @Option(help: "Refresh tokens: rotate (a new one each time, as Keycloak), reuse (none on refresh; the first stays good), or none.")
     var refreshTokens = DevProviderSettings.RefreshTokens.rotate
 
+    @Option(name: .customLong("exchange-audience"), help: "An audience access tokens may be exchanged for (RFC 8693); repeatable.")
+    var exchangeAudiences: [String] = []
+
     func validate() throws {
         _ = try tokenLifetimeOption(tokenLifetime)
     }
@@ -37,6 +40,7 @@ struct DevProviderCommand: AsyncParsableCommand {
         var settings = DevProviderSettings.demo(
             clientID: clientID, gateway: gateway, accessTokenLifetime: try tokenLifetimeOption(tokenLifetime))
         settings.refreshTokens = refreshTokens
+        settings.exchangeAudiences = exchangeAudiences
         let provider = try await DevProvider.start(
             settings: settings, group: MultiThreadedEventLoopGroup.singleton, port: port, publicURL: publicURL)
         FileHandle.standardOutput.write(Data("development provider — not for production: \(provider.issuer)\n".utf8))

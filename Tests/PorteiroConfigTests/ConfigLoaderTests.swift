@@ -415,6 +415,31 @@ let minimalRoutes = """
         }
     }
 
+    @Test func readsTokenExchangesAndRefusesThemWhereNoSessionTokenIsAtHand() throws {
+        let config = try loader().load(yaml: Self.twoProviders + """
+            routes:
+              - { path: /billing/, upstream: "http://app", token_exchange: { audience: billing, scope: "billing.read" } }
+              - { path: /, upstream: "http://app" }
+            """)
+        #expect(config.routes[0].tokenExchange == RouteConfig.TokenExchange(audience: "billing", scope: "billing.read"))
+        #expect(try RouteTable(config: config).routes[0].tokenExchange?.audience == "billing")
+        let found = problems(Self.twoProviders + """
+            routes:
+              - { path: /a/, upstream: "http://app", token_exchange: { scope: x } }
+              - { path: /b/, upstream: "http://app", auth: bearer, audiences: [x], token_exchange: { audience: b } }
+              - { path: /c/, upstream: "http://app", pass_access_token: false, token_exchange: { audience: c } }
+              - { path: /d/, upstream: "http://app", token_exchange: { audience: " " } }
+              - { path: /e/, upstream: "http://app", token_exchange: { audience: e, resource: r } }
+            """)
+        for (path, message) in [
+            ("routes[0].token_exchange.audience", "is required"), ("routes[1].token_exchange", "browser sessions"),
+            ("routes[2].token_exchange", "needs pass_access_token"), ("routes[3].token_exchange.audience", "is empty"),
+            ("routes[4].token_exchange.resource", "unknown key"),
+        ] {
+            #expect(found.contains { $0.path == path && $0.message.contains(message) }, "\(path): \(found)")
+        }
+    }
+
     @Test func readsTheIdleTimeoutAndRefusesOnesThatCannotWork() throws {
         let base = "provider: { issuer: \"https://idp\", client_id: c }\nserver: { public_url: \"https://portal\" }\n"
             + "routes:\n  - { path: /, upstream: \"http://app\" }\n"

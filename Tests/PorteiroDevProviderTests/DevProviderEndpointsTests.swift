@@ -16,9 +16,9 @@ import Testing
         let client = DevProviderSettings.Client(
             id: "app", redirectURIs: [Self.redirect], postLogoutRedirectPrefixes: ["http://127.0.0.1:4180/"],
             backchannelLogoutURI: "http://127.0.0.1:4180/oauth2/backchannel_logout")
-        endpoints = DevProviderEndpoints(
-            issuer: "http://127.0.0.1:9", settings: DevProviderSettings(users: DevProviderSettings.demoUsers, clients: [client]),
-            signer: try await DevTokenSigner.make())
+        var settings = DevProviderSettings(users: DevProviderSettings.demoUsers, clients: [client])
+        settings.exchangeAudiences = ["billing"]
+        endpoints = DevProviderEndpoints(issuer: "http://127.0.0.1:9", settings: settings, signer: try await DevTokenSigner.make())
     }
 
     func authorizeParameters(_ changes: [String: String?] = [:]) -> [String: String] {
@@ -88,6 +88,35 @@ import Testing
         let code = try await code()
         #expect(await redeem(code)["access_token"] != nil)
         #expect(await redeem(code)["error"] as? String == "invalid_grant")
+    }
+
+    /// RFC 8693, as Keycloak's standard token exchange: an access token for one whose `aud` is
+    /// the allowed audience alone (Porteiro's verifier takes it for `billing`, not for `app`).
+    @Test func accessTokensAreExchangedForAllowedAudiencesOnly() async throws {
+        let access = try #require(await redeem(try await code())["access_token"] as? String)
+        func exchange(_ changes: [String: String?]) async -> [String: Any] {
+            var form = [
+                "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", "client_id": "app", "subject_token": access,
+                "subject_token_type": "urn:ietf:params:oauth:token-type:access_token", "audience": "billing",
+            ]
+            for (key, value) in changes { form[key] = value }
+            let answer = await post("/token", form)
+            return (try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any]) ?? [:]
+        }
+        let issued = await exchange([:])
+        #expect(issued["issued_token_type"] as? String == "urn:ietf:params:oauth:token-type:access_token")
+        let token = try #require(issued["access_token"] as? String)
+        let keys = try await ProviderKeys.parse(jwksJSON: endpoints.signer.jwks)
+        let verifier = IDTokenVerifier(issuer: "http://127.0.0.1:9", clientID: "app")
+        let claims = try await verifier.verify(token, keys: keys, purpose: .accessToken(audiences: ["billing"]), now: Date().timeIntervalSince1970)
+        #expect(claims.all.value(at: "sub")?.strings == ["dev-maria"])
+        await #expect(throws: IDTokenVerifier.Failure.self) {
+            try await verifier.verify(token, keys: keys, purpose: .accessToken(audiences: ["app"]), now: Date().timeIntervalSince1970)
+        }
+        #expect(await exchange(["audience": "payroll"])["error"] as? String == "invalid_target")
+        #expect(await exchange(["audience": nil])["error"] as? String == "invalid_target")
+        #expect(await exchange(["subject_token": access + "x"])["error"] as? String == "invalid_request")
+        #expect(await exchange(["subject_token_type": "urn:ietf:params:oauth:token-type:id_token"])["error"] as? String == "invalid_request")
     }
 
     @Test func refreshTokensRotateAndAUsedOneIsRefused() async throws {
