@@ -4,12 +4,13 @@ import PorteiroConfig
 public enum RouteSummary {
     /// `providerNames`: the configuration's, in order, to name each route's provider.
     public static func render(_ table: RouteTable, providerNames: [String] = []) -> String {
-        let header = ["#", "HOST", "PATH", "UPSTREAM", "AUTH", "PROVIDER", "STRIP", "TIMEOUT", "POLICY", "HEADERS"]
+        let header = ["#", "HOST", "PATH", "UPSTREAM", "AUTH", "PROVIDER", "STRIP", "TIMEOUT", "POLICY", "EXCHANGE", "HEADERS"]
         let rows = table.routes.map { route in
             [
                 "\(route.index)", route.host.map(describe) ?? "*", route.prefix, route.upstream.description,
                 route.auth.rawValue, provider(route, names: providerNames), route.stripPrefix ? "yes" : "no",
                 ConfigDuration.format(route.timeout), policy(route),
+                route.tokenExchange.map { "aud=\($0.audience)" + ($0.scope.map { " scope=\($0)" } ?? "") } ?? "-",
                 route.headers.isEmpty ? "-" : route.headers.map { "\($0.name)=\($0.text)" }.joined(separator: " "),
             ]
         }

@@ -89,4 +89,20 @@ import Testing
         #expect(summary.contains("*.deep.example.org  /x/"))
         #expect(summary.split(separator: "\n").count == 8)
     }
+
+    @Test func summarizesProvidersExchangesAndHeaders() throws {
+        var billing = RouteConfig(path: "/billing/", upstream: "http://app")
+        billing.provider = "partners"
+        billing.tokenExchange = RouteConfig.TokenExchange(audience: "billing", scope: "read")
+        billing.headers = [TemplatedHeader(name: "X-Id", template: try HeaderTemplate.parse("{user}").get(), text: "{user}")]
+        var api = RouteConfig(path: "/api/", upstream: "http://app", auth: .bearer)
+        api.providers = ["gov", "partners"]
+        var config = GatewayConfig(routes: [billing, api, RouteConfig(path: "/", upstream: "http://app", auth: .none)])
+        config.providers = ["gov", "partners"].map { NamedProvider(name: $0, config: ProviderConfig(issuer: "https://\($0)", clientID: "c", clientSecret: nil)) }
+        let lines = RouteSummary.render(try RouteTable(config: config), providerNames: ["gov", "partners"]).split(separator: "\n")
+        #expect(lines[0].contains("PROVIDER") && lines[0].contains("EXCHANGE") && lines[0].contains("HEADERS"))
+        #expect(lines[1].contains("partners") && lines[1].contains("aud=billing scope=read") && lines[1].contains("X-Id={user}"))
+        #expect(lines[2].contains("gov,partners"))
+        #expect(lines[3].split(separator: " ", omittingEmptySubsequences: true)[5] == "-", "a public route has no provider")
+    }
 }
