@@ -113,43 +113,7 @@ public enum ConfigValidator {
             for name in route.identityHeaders.all where isReservedHeader(name) {
                 report("\(path).identity_headers", "\"\(name)\" is a header the request itself needs, not a name for the identity")
             }
-            if let name = route.provider {
-                if route.auth == .none {
-                    report("\(path).provider", "applies only to routes that know the user (auth: required, optional or bearer)")
-                } else if config.providerIndex(named: name) == nil {
-                    report("\(path).provider", "\"\(name)\" is not one of the providers (\(config.providers.map(\.name).joined(separator: ", ")))")
-                }
-            }
-            if let exchange = route.tokenExchange {
-                if route.auth != .required, route.auth != .optional {
-                    report("\(path).token_exchange", "applies only to routes with browser sessions (auth: required or optional)")
-                } else if !route.passAccessToken {
-                    report("\(path).token_exchange", "needs pass_access_token: the exchanged token is what the app gets")
-                }
-                if exchange.audience.allSatisfy(\.isWhitespace) {
-                    report("\(path).token_exchange.audience", "is empty (a variable that was not set?)")
-                }
-            }
-            if !route.providers.isEmpty, route.auth != .bearer {
-                report("\(path).providers", "applies only to auth: bearer (whose tokens are accepted); other routes take one provider")
-            }
-            for (entryIndex, name) in route.providers.enumerated() where config.providerIndex(named: name) == nil {
-                report("\(path).providers[\(entryIndex)]", "\"\(name)\" is not one of the providers (\(config.providers.map(\.name).joined(separator: ", ")))")
-            }
-            if route.auth == .none, !route.headers.isEmpty {
-                report("\(path).headers", "applies only to routes that know the user (auth: required, optional or bearer)")
-            }
-            var headerNames: Set<String> = []
-            for header in route.headers {
-                let key = "\(path).headers.\(header.name)"
-                if !isToken(header.name) {
-                    report(key, "\"\(header.name)\" is not a valid header name")
-                } else if isReservedHeader(header.name) || header.name.lowercased().hasPrefix("proxy-") {
-                    report(key, "is a header the request itself needs (the access token goes with pass_access_token)")
-                } else if !headerNames.insert(header.name.lowercased().replacing("_", with: "-")).inserted {
-                    report(key, "names the same header as another entry (names are compared ignoring case, `_` as `-`)")
-                }
-            }
+            routeIdentityProblems(route, path: path, config: config, report: report)
             let key = "\(route.host?.lowercased() ?? "*") \(route.path)"
             if let first = seen[key] {
                 report(path, "repeats host and path of routes[\(first)]; only one can ever match")
@@ -292,7 +256,7 @@ public enum ConfigValidator {
 
 /// Names that frame or address the request, or that Porteiro sets itself: `Host: maria` or a
 /// second `Content-Length` would make the request mean something else to the app.
-private func isReservedHeader(_ name: String) -> Bool {
+func isReservedHeader(_ name: String) -> Bool {
     ["host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer", "cookie",
      "authorization", "expect", "forwarded", "x-forwarded-for", "x-real-ip", "x-forwarded-proto", "x-forwarded-host",
      "x-request-id", "http2-settings"].contains(name.lowercased().replacing("_", with: "-"))
@@ -301,7 +265,7 @@ private func isReservedHeader(_ name: String) -> Bool {
 /// An HTTP token (RFC 9110 §5.6.2): what method, header and cookie names are made of.
 private let tokenCharacters = Set("!#$%&'*+-.^_`|~abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
-private func isToken(_ text: String) -> Bool {
+func isToken(_ text: String) -> Bool {
     !text.isEmpty && text.allSatisfy(tokenCharacters.contains)
 }
 
