@@ -19,7 +19,10 @@ extension GatewayHandler {
             answer(page, to: gatewayRequest)
         }
         guard let queryPolicy = Self.queryPolicy(request.target.query) else {
-            return refuse(.badRequest, .badPath, reason: "a query parameter other than allowed_groups, allowed_emails, allowed_email_domains")
+            return refuse(.badRequest, .badPath, reason: "a query parameter other than allowed_groups, allowed_emails, allowed_email_domains, provider")
+        }
+        guard let named = ProviderChoice.forEndpoint(request.target, host: head.headers.first(name: "host"), settings: settings) else {
+            return refuse(.badRequest, .badPath, reason: "provider= names no configured provider")
         }
         let route: Route?
         switch OriginalRequest.read(head.headers, peerIsTrusted: peer.isTrusted) {
@@ -48,8 +51,12 @@ extension GatewayHandler {
             }
             route = found
         }
-        // The session that counts is the one at the original URI's route's provider.
-        let request = request.at(provider: route?.provider ?? request.provider)
+        // The session that counts is the one at the original URI's route's provider (or, without
+        // one, at `provider=`); a `provider=` naming another is refused, never believed.
+        if let route, named != route.provider, FormEncoding.decode(request.target.query.dropFirst())["provider"] != nil {
+            return refuse(.badRequest, .badPath, reason: "provider= differs from routes[\(route.index)]'s provider")
+        }
+        let request = request.at(provider: route?.provider ?? named)
         switch authenticator.authenticate(request) {
         case .signedIn(let user):
             answer(forwardAuthAnswer(user, route: route, queryPolicy: queryPolicy, request: request), to: gatewayRequest)
@@ -84,7 +91,7 @@ extension GatewayHandler {
     /// unreadable: nil.
     static func queryPolicy(_ query: String) -> AccessPolicy? {
         let parameters = FormEncoding.decode(query.dropFirst())
-        let names = ["allowed_groups", "allowed_emails", "allowed_email_domains"]
+        let names = ["allowed_groups", "allowed_emails", "allowed_email_domains", "provider"]
         guard parameters.keys.allSatisfy(names.contains) else { return nil }
         // A parameter given twice is ambiguous (one reader takes the first, another the last).
         let given = query.dropFirst().split(separator: "&").filter { !$0.isEmpty }.count

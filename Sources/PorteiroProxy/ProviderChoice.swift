@@ -1,7 +1,7 @@
 import PorteiroRouting
 
-/// Which provider an own endpoint (`/oauth2/start`, `/oauth2/sign_out`, `/oauth2/userinfo`) acts
-/// for when several are configured: `provider=<name>` in the query, else the provider of the
+/// Which provider an own endpoint (`/oauth2/start`, `/oauth2/sign_out`, `/oauth2/userinfo`, and
+/// `/oauth2/auth` without an original URI) acts for when several are configured: `provider=<name>` in the query, else the provider of the
 /// route that `rd` points to, else the first. Pure, so each rule has a unit test.
 enum ProviderChoice {
     /// Nil for a `provider=` that names none: refused, never a login somewhere else.

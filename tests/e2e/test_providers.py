@@ -33,6 +33,7 @@ def start_gateway(tmp, port, upstream, providers, routes=None):
     config.write_text(f"""server:
   listen: "127.0.0.1:{port}"
   public_url: "http://127.0.0.1:{port}"
+  trusted_proxies: ["127.0.0.1"]
 logging:
   level: debug
 providers:
@@ -108,6 +109,20 @@ def test_a_session_at_one_provider_is_no_session_at_another(stack):
     names = sorted(c.name for c in session.cookies if c.name.startswith("_porteiro") and "_state_" not in c.name)
     assert names == ["_porteiro", "_porteiro_mock", "_porteiro_partners"], names
     assert not any("_porteiro" in v for v in [echo["headers"].get("cookie", "")]), "no Porteiro cookie reaches an app"
+
+
+def test_forward_auth_checks_the_session_of_the_original_uris_provider(stack):
+    """The test speaks as the trusted front proxy (nginx auth_request)."""
+    idps, gateway, _ = stack
+    session, _ = log_in(idps["gov"].provider, gateway, "maria", path="/gov/page")
+    def ask(uri, query=""):
+        return session.get(gateway.url + "/oauth2/auth" + query, headers={"X-Original-URI": uri}, timeout=10).status_code
+    assert ask("/gov/report") == 202
+    assert ask("/partners/report") == 401, "a gov session is no one at partners' routes"
+    assert ask("/gov/report", "?provider=partners") == 400, "provider= never overrides the route's"
+    assert ask("/gov/report", "?provider=gov") == 202
+    without_uri = lambda q: session.get(gateway.url + "/oauth2/auth" + q, timeout=10).status_code  # noqa: E731
+    assert [without_uri(""), without_uri("?provider=partners"), without_uri("?provider=nobody")] == [202, 401, 400]
 
 
 def test_back_channel_logout_from_each_provider_ends_only_its_own_session(stack):
