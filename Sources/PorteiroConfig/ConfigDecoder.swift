@@ -94,16 +94,8 @@ struct ConfigDecoder {
 
     /// `providers:` — name → provider, in the order written.
     private mutating func decodeProviders(_ node: ConfigNode) -> [NamedProvider] {
-        guard case .mapping(let mapping) = node.node else {
-            reader.report(node, "must be a mapping of provider names to providers")
-            return []
-        }
-        return mapping.compactMap { keyNode, valueNode in
-            guard let name = keyNode.scalar?.string else {
-                reader.report(node, "has a key that is not a plain string")
-                return nil
-            }
-            return decodeProvider(ConfigNode(node: valueNode, path: node.child(name))).map { NamedProvider(name: name, config: $0) }
+        reader.namedEntries(node, of: "provider names to providers").compactMap { entry in
+            decodeProvider(entry.node).map { NamedProvider(name: entry.name, config: $0) }
         }
     }
 
@@ -209,21 +201,12 @@ struct ConfigDecoder {
 
     /// `routes[].headers`: header name → template, in the order written.
     private mutating func decodeHeaders(_ node: ConfigNode) -> [TemplatedHeader] {
-        guard case .mapping(let mapping) = node.node else {
-            reader.report(node, "must be a mapping of header names to templates")
-            return []
-        }
-        return mapping.compactMap { keyNode, valueNode in
-            guard let name = keyNode.scalar?.string else {
-                reader.report(node, "has a key that is not a plain string")
-                return nil
-            }
-            let entry = ConfigNode(node: valueNode, path: node.child(name))
-            guard let text = reader.string(entry) else { return nil }
+        reader.namedEntries(node, of: "header names to templates").compactMap { entry in
+            guard let text = reader.string(entry.node) else { return nil }
             switch HeaderTemplate.parse(text) {
-            case .success(let template): return TemplatedHeader(name: name, template: template, text: text)
+            case .success(let template): return TemplatedHeader(name: entry.name, template: template, text: text)
             case .failure(let problem):
-                reader.report(entry, problem.message)
+                reader.report(entry.node, problem.message)
                 return nil
             }
         }

@@ -51,6 +51,23 @@ struct ConfigReader {
         return entries
     }
 
+    /// A mapping whose keys are names the admin chooses (`providers`, `routes[].headers`), in the
+    /// order written; `what` completes "must be a mapping of …".
+    mutating func namedEntries(_ node: ConfigNode, of what: String) -> [(name: String, node: ConfigNode)] {
+        lines[node.path] = node.line
+        guard case .mapping(let mapping) = node.node else {
+            report(node, "must be a mapping of \(what)")
+            return []
+        }
+        return mapping.compactMap { keyNode, valueNode in
+            guard let name = keyNode.scalar?.string else {
+                report(node, "has a key that is not a plain string")
+                return nil
+            }
+            return (name, ConfigNode(node: valueNode, path: node.child(name)))
+        }
+    }
+
     mutating func sequence(_ node: ConfigNode) -> [ConfigNode]? {
         lines[node.path] = node.line
         guard case .sequence(let sequence) = node.node else {
