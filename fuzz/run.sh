@@ -2,7 +2,7 @@
 # Fuzzes Porteiro's parsers with libFuzzer (Swift's -sanitize=fuzzer, with AddressSanitizer):
 #   bash fuzz/run.sh                 # every target, 600 s each, one after the other
 #   SECONDS_PER_TARGET=60 bash fuzz/run.sh cookie redirect
-# Targets (fuzz/Sources/FuzzTargets.swift): cookie, config, redirect, path, jwt, and the whole request
+# Targets (fuzz/Sources/FuzzTargets.swift): cookie, config, redirect, path, jwt, claims, and the whole request
 # path: request (HTTP/1.1) and request-h2 (an HTTP/2 stream). Each starts from
 # fuzz/corpus/<target>/ and works in fuzz/.work/<target>/; a crash is written to fuzz/.work/ and its
 # input must then be copied into fuzz/corpus/<target>/, where `scripts/test.sh` replays it forever.
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${SECONDS_PER_TARGET:-600}
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(cookie config redirect path jwt request request-h2)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(cookie config redirect path jwt claims request request-h2)
 
 echo "building the fuzz targets (release, -sanitize=fuzzer,address) into .build-fuzz…" >&2
 swift build -c release --scratch-path .build-fuzz --product porteiro-fuzz \

@@ -59,7 +59,7 @@ public enum ClaimValue: Sendable, Equatable, Codable {
 
     /// A whole number that a `Double` holds exactly (|n| ≤ 2^53), else nil.
     public var integer: Int64? {
-        guard case .number(let value) = self, let exact = Int64(exactly: value), abs(exact) <= Self.maxExactInteger
+        guard case .number(let value) = self, let exact = Int64(exactly: value), exact.magnitude <= UInt64(Self.maxExactInteger)
         else { return nil }
         return exact
     }

@@ -11,6 +11,20 @@ import Testing
          "resource_access":{"portal":{"roles":["portal-admin"]}},"age":42}
         """#.utf8))
 
+    /// Red team 6: `abs(Int64.min)` traps, and a claim of -9223372036854775808 reached it from
+    /// every path that reads claims (login, bearer tokens, logout tokens). Every edge number is
+    /// a value or nothing, never a trap.
+    @Test(arguments: [
+        "-9223372036854775808", "9223372036854775807", "-9007199254740993", "9007199254740992", "-0", "1e308", "-1e308", "4.5",
+    ])
+    func edgeNumbersAreNeverATrap(number: String) throws {
+        let claims = try JSONDecoder().decode(ClaimValue.self, from: Data(#"{"sub":\#(number),"groups":["a",\#(number)],"n":\#(number)}"#.utf8))
+        let identity = ProviderConfig.Claims().identity(from: claims)
+        _ = (identity.subject, identity.groups, claims.value(at: "n")?.strings, claims.value(at: "n")?.unixSeconds)
+        let exact = claims.value(at: "n")?.integer
+        #expect(exact.map { $0.magnitude <= 1 << 53 } ?? true)
+    }
+
     @Test func readsTheDefaultKeycloakLayout() {
         let identity = ProviderConfig.Claims().identity(from: keycloak)
         #expect(identity == Identity(

@@ -5,13 +5,13 @@ import PorteiroOIDC
 import PorteiroRouting
 import PorteiroSessions
 
-/// The inputs an attacker controls most directly — five parsers alone, and the whole request path
+/// The inputs an attacker controls most directly — five parsers alone, a signed token's claims, and the whole request path
 /// over HTTP/1.1 and HTTP/2 (`RequestPathTarget`) — each a function of raw bytes that must never
 /// crash, hang or break its invariant (a broken invariant is a `fatalError`, which the fuzzer
 /// reports like a crash).
 enum FuzzTargets {
     static let all: [String: @Sendable ([UInt8]) -> Void] = [
-        "cookie": cookie, "config": config, "redirect": redirect, "path": path, "jwt": jwt,
+        "cookie": cookie, "config": config, "redirect": redirect, "path": path, "jwt": jwt, "claims": ClaimsTarget.run,
         "request": RequestPathTarget.http1, "request-h2": RequestPathTarget.http2,
     ]
 
