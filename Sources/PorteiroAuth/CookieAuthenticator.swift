@@ -72,7 +72,9 @@ public final class CookieAuthenticator: GatewayAuthenticator {
         self.logoutVerifier = LogoutTokenVerifier(tokens: verifier)
         self.revocations = revocations
         self.publicURL = publicURL
-        self.redirectURI = publicURL + AuthEndpoint.callback.rawValue
+        // One redirect URI per provider (the first keeps the plain one): a response that reaches
+        // one provider's callback is never taken for another's (IdP mix-up, RFC 9700 §4.4.2).
+        self.redirectURI = publicURL + AuthEndpoint.callback.rawValue + (index == 0 ? "" : "/" + name)
         self.lifetime = session.lifetime.components.seconds
         self.refreshMargin = session.refreshBefore.components.seconds
         self.idleTimeout = session.idleTimeoutSeconds

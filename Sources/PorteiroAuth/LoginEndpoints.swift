@@ -19,14 +19,6 @@ extension CookieAuthenticator {
         }
     }
 
-    /// True when the request carries a login state cookie of this provider that opens (one
-    /// `/oauth2/callback` serves every provider: the state says whose login it is).
-    func holdsLoginState(_ request: AuthRequest) -> Bool {
-        let state = FormEncoding.decode(request.target.query.dropFirst())["state"] ?? ""
-        guard !state.isEmpty, let sealed = request.cookies[LoginState.cookieName(prefix: cookies.fullName, state: state)] else { return false }
-        return sealer.open(sealed, purpose: "state") != nil
-    }
-
     /// The IdP sent the browser back: check the state cookie, exchange the code with the PKCE
     /// verifier, verify the ID token, seal the session and return to where the user was going.
     func callback(_ request: AuthRequest, query: [String: String]) async -> LocalResponse {
@@ -47,6 +39,14 @@ extension CookieAuthenticator {
             constantTimeEqual(state.state, stateParameter), !state.isExpired(now: request.now)
         else {
             return fail(.badRequest, .loginLinkInvalid, .state, reason: "state")
+        }
+        // RFC 9207: an answer naming another issuer, or none from a provider that always names
+        // itself, was not this provider's — its code must never reach this token endpoint.
+        if let issuer = query["iss"], issuer != provider.issuer {
+            return fail(.badRequest, .loginLinkInvalid, .mixUp, reason: "the response's iss is another provider's")
+        }
+        if query["iss"] == nil, directory.metadata?.issuesResponseIssuer == true {
+            return fail(.badRequest, .loginLinkInvalid, .mixUp, reason: "no iss from a provider that always sends it")
         }
         if let error = query["error"] {
             let detail = query["error_description"].map { ": \($0)" } ?? ""

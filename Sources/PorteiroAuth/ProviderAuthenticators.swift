@@ -11,7 +11,7 @@ import PorteiroRouting
 ///
 /// What decides: the route's provider for sessions and logins (`AuthRequest.provider`,
 /// `PendingSession.provider`); the token's `iss` among the route's providers for bearer tokens
-/// and back-channel logouts; whose login state cookie opens for the callback.
+/// and back-channel logouts; the redirect URI for the callback (each provider has its own).
 public final class ProviderAuthenticators: GatewayAuthenticator {
     let providers: [CookieAuthenticator]
 
@@ -81,10 +81,8 @@ public final class ProviderAuthenticators: GatewayAuthenticator {
         case .start:
             return await (at(request.provider) ?? providers[0]).handle(.start, request)
         case .callback:
-            // The login state cookie is the provider's own (its name and its seal); the first
-            // provider answers one that belongs to none.
-            let owner = providers.first { $0.holdsLoginState(request) } ?? providers[0]
-            return await owner.handle(.callback, request.at(provider: owner.index))
+            // The provider of the redirect URI the response came to (`/oauth2/callback/<name>`).
+            return await (at(request.provider) ?? providers[0]).handle(.callback, request)
         case .signOut:
             return await signOutEverywhere(request)
         }

@@ -91,6 +91,8 @@ public enum LoginFailureReason: String, Sendable {
     case state
     /// The IdP sent the browser back with `error=`.
     case idpError = "idp_error"
+    /// The answer named another issuer (RFC 9207): a mix-up between providers.
+    case mixUp = "mix_up"
     case noCode = "no_code"
     /// The token endpoint failed or could not be reached.
     case tokenEndpoint = "token_endpoint"

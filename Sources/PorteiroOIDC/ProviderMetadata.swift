@@ -10,6 +10,9 @@ public struct ProviderMetadata: Sendable, Equatable, Codable {
     public var jwksURI: String
     public var userinfoEndpoint: String?
     public var endSessionEndpoint: String?
+    /// RFC 9207: the provider names itself (`iss`) in every authorization response, so a callback
+    /// without it was not sent by this provider.
+    public var issuesResponseIssuer: Bool?
 
     enum CodingKeys: String, CodingKey {
         case issuer
@@ -18,6 +21,7 @@ public struct ProviderMetadata: Sendable, Equatable, Codable {
         case jwksURI = "jwks_uri"
         case userinfoEndpoint = "userinfo_endpoint"
         case endSessionEndpoint = "end_session_endpoint"
+        case issuesResponseIssuer = "authorization_response_iss_parameter_supported"
     }
 
     public init(

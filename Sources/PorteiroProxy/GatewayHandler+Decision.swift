@@ -46,8 +46,15 @@ extension GatewayHandler {
                 return answer(settings.pages.error(.badRequest, .badPath, requestID: request.requestID, request: request.head.headers), to: request)
             }
             auth.provider = provider
-        case .forwardAuth, .backchannelLogout, .login(.callback):
-            break  // the original URI's route, the logout token's issuer, the login state decide
+        case .login(.callback):
+            // Each provider has its own redirect URI, so an authorization response can only ever
+            // be read as the answer of the provider it was registered at (mix-up, RFC 9700 §4.4).
+            guard let provider = ProviderChoice.forCallback(target.path, settings: settings) else {
+                return answer(settings.pages.error(.notFound, .noRoute, requestID: request.requestID, request: request.head.headers), to: request)
+            }
+            auth.provider = provider
+        case .forwardAuth, .backchannelLogout:
+            break  // the original URI's route (or provider=), the logout token's issuer decide
         }
         switch endpoint {
         case .forwardAuth:

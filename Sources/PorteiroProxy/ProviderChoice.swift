@@ -15,4 +15,15 @@ enum ProviderChoice {
         }
         return 0
     }
+
+    /// `/oauth2/callback` is the first provider's redirect URI, `/oauth2/callback/<name>` each
+    /// other's; nil for any other path.
+    static func forCallback(_ path: String, settings: GatewaySettings) -> Int? {
+        let base = AuthEndpoint.callback.rawValue
+        if path == base { return 0 }
+        guard path.hasPrefix(base + "/"), let index = settings.providerNames.firstIndex(of: String(path.dropFirst(base.count + 1))),
+              index > 0
+        else { return nil }
+        return index
+    }
 }

@@ -86,6 +86,8 @@ enum RequestDecision {
         case userinfoPath: return .endpoint(.userinfo, target, authenticator)
         case backchannelLogoutPath where head.method == .POST: return .endpoint(.backchannelLogout, target, authenticator)
         case backchannelLogoutPath: return refuse(.methodNotAllowed, .methodNotAllowed, ["Allow": "POST"], nil)
+        case _ where path.hasPrefix(AuthEndpoint.callback.rawValue + "/"):
+            return .endpoint(.login(.callback), target, authenticator)  // another provider's callback
         default: return AuthEndpoint(rawValue: path).map { .endpoint(.login($0), target, authenticator) }
         }
     }

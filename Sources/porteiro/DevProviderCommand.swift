@@ -32,6 +32,11 @@ struct DevProviderCommand: AsyncParsableCommand {
     @Option(name: .customLong("exchange-audience"), help: "An audience access tokens may be exchanged for (RFC 8693); repeatable.")
     var exchangeAudiences: [String] = []
 
+    @Option(
+        name: .customLong("callback-path"),
+        help: "The gateway's redirect path when this is not its first provider (/oauth2/callback/<name>); replaces /oauth2/callback.")
+    var callbackPath: String?
+
     func validate() throws {
         _ = try tokenLifetimeOption(tokenLifetime)
     }
@@ -41,6 +46,7 @@ struct DevProviderCommand: AsyncParsableCommand {
             clientID: clientID, gateway: gateway, accessTokenLifetime: try tokenLifetimeOption(tokenLifetime))
         settings.refreshTokens = refreshTokens
         settings.exchangeAudiences = exchangeAudiences
+        if let callbackPath { settings.clients[0].redirectURIs = [gateway + callbackPath] }
         let provider = try await DevProvider.start(
             settings: settings, group: MultiThreadedEventLoopGroup.singleton, port: port, publicURL: publicURL)
         FileHandle.standardOutput.write(Data("development provider — not for production: \(provider.issuer)\n".utf8))

@@ -308,6 +308,26 @@ import Testing
         #expect(both.notReady == ["gov", "partners"], "nothing loaded: /ready names both")
     }
 
+    /// RFC 9207: an authorization response naming another issuer is refused before its code goes
+    /// anywhere (red team 6: with several providers, a hostile one forwarded the browser to another's
+    /// login and had that provider's code posted to its own token endpoint).
+    @Test func aCallbackNamingAnotherIssuerIsRefusedBeforeTheCodeIsUsed() async {
+        let secret = Self.secret()
+        let authenticator = Self.authenticator(secrets: [secret])
+        let state = LoginState(state: "s-123", nonce: "n", codeVerifier: "v", returnTo: "/", createdAt: Self.now)
+        let sealed = authenticator.sealer.seal(state.encoded(), purpose: "state")
+        let cookie = LoginState.cookieName(prefix: "__Host-_porteiro", state: "s-123") + "=" + sealed
+        func callback(_ query: String) async -> LocalResponse {
+            await authenticator.handle(.callback, AuthRequest(
+                headers: ["Cookie": cookie, "Host": "portal.example.org"], target: try! RequestTarget.parse("/oauth2/callback?" + query).get(),
+                requestID: "r", now: Self.now))
+        }
+        let mixUp = await callback("code=c&state=s-123&iss=https%3A%2F%2Fevil.example.org")
+        #expect(mixUp.status == .badRequest && mixUp.body.contains("no longer valid"))
+        let ownIssuer = await callback("code=c&state=s-123&iss=https%3A%2F%2Fiam.example.org%2Frealms%2Fgov")
+        #expect(ownIssuer.status == .badRequest && ownIssuer.body.contains("authorization code"), "past the iss check (no metadata: no code exchange)")
+    }
+
     @Test func emailRulesSeeOnlyAVerifiedEmail() {
         let secret = Self.secret()
         let authenticator = Self.authenticator(secrets: [secret])

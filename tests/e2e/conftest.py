@@ -273,7 +273,8 @@ def django_shell(provider, code):
                    env=dict(os.environ, OP_STATE_DIR=str(provider.state)), capture_output=True, timeout=60)
 
 
-def start_dev_provider(gateway_port, port=None, public_url=None, refresh_tokens="rotate", exchange_audiences=()):
+def start_dev_provider(gateway_port, port=None, public_url=None, refresh_tokens="rotate", exchange_audiences=(),
+                       callback_path=None):
     """`porteiro dev-provider` (users maria/maria, joao/joao) for the gateway on `gateway_port`; its
     issuer is `public_url` when a proxy sits in front of it. A restart makes a new signing key.
     Its access tokens are RS256 JWTs (`typ: Bearer`, `aud` = its client id). `refresh_tokens`:
@@ -288,6 +289,8 @@ def start_dev_provider(gateway_port, port=None, public_url=None, refresh_tokens=
         args += ["--refresh-tokens", refresh_tokens]
     for audience in exchange_audiences:  # RFC 8693 token exchange for these audiences
         args += ["--exchange-audience", audience]
+    if callback_path:  # the gateway's redirect path for a provider that is not its first
+        args += ["--callback-path", callback_path]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until_up(f"http://127.0.0.1:{port}/.well-known/openid-configuration", process)
     return Provider("dev", public_url or f"http://127.0.0.1:{port}", "porteiro-dev", None, process)

@@ -18,21 +18,22 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length",
 
 
 class FaultyProvider:
-    def __init__(self, gateway_port):
-        self.gateway_port = gateway_port
+    def __init__(self, gateway_port, callback_path=None):
+        self.gateway_port, self.callback_path = gateway_port, callback_path
         self.backend_port = free_port()
         self.faults = {}
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.provider = start_dev_provider(gateway_port, self.backend_port, public_url=self.issuer)
+        self.provider = start_dev_provider(gateway_port, self.backend_port, public_url=self.issuer, callback_path=callback_path)
 
     def rotate_keys(self):
         """Restarts the provider behind the proxy: same issuer, a new signing key."""
         self.provider.process.terminate()
         self.provider.process.wait(timeout=10)
-        self.provider = start_dev_provider(self.gateway_port, self.backend_port, public_url=self.issuer)
+        self.provider = start_dev_provider(
+            self.gateway_port, self.backend_port, public_url=self.issuer, callback_path=self.callback_path)
 
     def stop(self):
         self.provider.process.terminate()

@@ -11,8 +11,9 @@ from conftest import COOKIE_SECRET, SAME_ORIGIN, free_port, start_mock_provider,
 HTML = {"Accept": "text/html,application/xhtml+xml"}
 
 
-def log_in(provider, porteiro, user="maria", path="/app/page?x=1&y=two"):
-    """Anonymous deep link → provider login → back at the deep link, signed in."""
+def log_in(provider, porteiro, user="maria", path="/app/page?x=1&y=two", callback="/oauth2/callback"):
+    """Anonymous deep link → provider login → back at the deep link, signed in. `callback`: the
+    provider's redirect path (`/oauth2/callback/<name>` for a gateway's providers after the first)."""
     session = requests.Session()
     page = session.get(porteiro.url + path, headers=HTML, timeout=10)
     origin = "{0.scheme}://{0.netloc}".format(urlparse(provider.issuer))
@@ -22,7 +23,7 @@ def log_in(provider, porteiro, user="maria", path="/app/page?x=1&y=two"):
     authorize = parse_qs(urlparse(first_redirect.headers["Location"]).query)
     assert authorize["code_challenge_method"] == ["S256"] and len(authorize["code_challenge"][0]) == 43
     assert len(authorize["state"][0]) >= 22 and len(authorize["nonce"][0]) >= 22
-    assert authorize["redirect_uri"] == [porteiro.url + "/oauth2/callback"]
+    assert authorize["redirect_uri"] == [porteiro.url + callback]
     landed = provider.log_in(session, page, user)
     assert landed.status_code == 200, landed.text[:500]
     assert landed.url == porteiro.url + path

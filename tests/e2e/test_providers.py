@@ -6,6 +6,7 @@ sign-out ends them all; bearer routes take the providers they name; /ready names
 import os
 import subprocess
 import time
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 import requests
@@ -60,7 +61,7 @@ class Gateway:
 def stack(tmp_path_factory, upstream):
     tmp = tmp_path_factory.mktemp("providers")
     port = free_port()
-    gov, partners, mock = FaultyProvider(port), FaultyProvider(port), start_mock_provider()
+    gov, partners, mock = FaultyProvider(port), FaultyProvider(port, callback_path="/oauth2/callback/partners"), start_mock_provider()
     process, log, config, url = start_gateway(tmp, port, upstream, {"gov": gov.provider, "partners": partners.provider,
                                                                     "mock": mock})
     wait_until_up(url + "/ready", process)
@@ -125,6 +126,23 @@ def test_forward_auth_checks_the_session_of_the_original_uris_provider(stack):
     assert [without_uri(""), without_uri("?provider=partners"), without_uri("?provider=nobody")] == [202, 401, 400]
 
 
+def test_a_provider_cannot_have_another_providers_code_sent_to_it(stack):
+    """IdP mix-up (red team 6): a login started at `partners` is forwarded by partners to gov's
+    login with partners' state; gov sends its code back to its own redirect URI, where no partners
+    state counts — the code never reaches partners' token endpoint."""
+    idps, gateway, _ = stack
+    victim = requests.Session()
+    start = victim.get(gateway.url + "/oauth2/start?provider=partners&rd=/partners/x", allow_redirects=False, timeout=10)
+    partners_authorize = parse_qs(urlparse(start.headers["Location"]).query)
+    assert partners_authorize["redirect_uri"] == [gateway.url + "/oauth2/callback/partners"]
+    forwarded = dict(partners_authorize, client_id=[idps["gov"].provider.client_id], redirect_uri=[gateway.url + "/oauth2/callback"])
+    page = victim.get(idps["gov"].issuer + "/authorize?" + urlencode(forwarded, doseq=True), headers=HTML, timeout=10)
+    landed = idps["gov"].provider.log_in(victim, page, "maria")
+    assert landed.status_code == 400, "gov's code came back with a state that is not gov's: refused"
+    assert "/oauth2/callback?" in landed.url and "code=" in landed.url
+    assert user_at(victim, gateway, "partners") is None and user_at(victim, gateway, "gov") is None
+
+
 def test_back_channel_logout_from_each_provider_ends_only_its_own_session(stack):
     idps, gateway, _ = stack
     session, _ = log_in(idps["gov"].provider, gateway, "maria", path="/gov/page")
@@ -163,8 +181,8 @@ def test_sign_out_ends_every_session_and_visits_the_routes_provider(stack):
 def test_bearer_routes_take_the_tokens_of_the_providers_they_name(stack):
     idps, gateway, _ = stack
     tokens = {}
-    for name, user in [("gov", "maria"), ("partners", "joao")]:
-        _, echo = log_in(idps[name].provider, gateway, user, path=f"/{name}/page")
+    for name, user, callback in [("gov", "maria", "/oauth2/callback"), ("partners", "joao", "/oauth2/callback/partners")]:
+        _, echo = log_in(idps[name].provider, gateway, user, path=f"/{name}/page", callback=callback)
         tokens[name] = echo["headers"]["authorization"]
     gov_only = [requests.get(gateway.url + "/api/gov-only/x", headers={"Authorization": tokens[n]}, timeout=10).status_code
                 for n in ["gov", "partners"]]
