@@ -23,18 +23,27 @@ extension CookieAuthenticator {
             } catch {
                 return .failure(TokenExchangeRefused(reason: "\(error)"))
             }
-            return Self.issued(tokens, now: clock())
+            return Self.issued(tokens, for: user.accessToken, now: clock())
         }
     }
 
+    /// The longest exchanged token used: many app servers refuse a request whose headers pass
+    /// 8–16 KiB, and a token that cannot reach the app is a refusal better said here.
+    static let maxTokenBytes = 16 * 1024
+
     /// Fail closed on what the app would get: only an access token, unexpired, that can be
-    /// written into a header as it is.
-    static func issued(_ tokens: TokenResponse, now: Int64) -> Result<TokenExchanges.Issued, TokenExchangeRefused> {
+    /// written into a header as it is, and not the session's own (`subject`) handed back.
+    static func issued(_ tokens: TokenResponse, for subject: String, now: Int64) -> Result<TokenExchanges.Issued, TokenExchangeRefused> {
         if let type = tokens.issuedTokenType, type != accessTokenType {
             return .failure(TokenExchangeRefused(reason: "issued_token_type \(type), not an access token"))
         }
-        guard !tokens.accessToken.isEmpty, tokens.accessToken.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
-            return .failure(TokenExchangeRefused(reason: "the issued token is empty or not printable ASCII"))
+        guard !tokens.accessToken.isEmpty, tokens.accessToken.utf8.count <= maxTokenBytes,
+              tokens.accessToken.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f })
+        else {
+            return .failure(TokenExchangeRefused(reason: "the issued token is empty, over 16 KiB or not printable ASCII"))
+        }
+        guard tokens.accessToken != subject else {
+            return .failure(TokenExchangeRefused(reason: "the provider handed back the session's own token"))
         }
         let expiresAt = tokens.accessTokenExpiresAt(now: now)
         if expiresAt != 0, expiresAt <= now {

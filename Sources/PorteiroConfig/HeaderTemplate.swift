@@ -2,9 +2,9 @@
 /// `"CN={user}, O=gov"`), parsed once at load so a request only fills it in.
 ///
 /// Filling in fails closed: a placeholder whose value is missing or empty omits the whole header
-/// (an app must never see `Remote-User: ` and take it for someone), values lose their control
-/// characters, list items (lists are comma-joined) that a comma-splitting app would read
-/// differently are dropped, and a
+/// (an app must never see `Remote-User: ` and take it for someone), a value holding a control
+/// character counts as missing, list items (lists are comma-joined) that a comma-splitting app
+/// would read differently are dropped, and a
 /// result over `maxValueBytes` omits the header rather than cutting a value in two.
 public struct HeaderTemplate: Sendable, Equatable {
     /// Where a placeholder's value comes from.
@@ -130,8 +130,10 @@ public struct HeaderTemplate: Sendable, Equatable {
                 result += text
             case .value(let source):
                 guard let items = values(source) else { return nil }
-                let cleaned = items.map(Self.withoutControls)
-                let kept = source.isList || cleaned.count > 1 ? cleaned.filter(Self.isListItem) : cleaned.filter { !$0.isEmpty }
+                // A value with an invisible or line-breaking character is not what the IdP showed
+                // anyone: left out, never cleaned into another name (`e\u{0}ve` is not `eve`).
+                let clean = items.filter { !$0.unicodeScalars.contains(where: Self.isControl) }
+                let kept = source.isList || clean.count > 1 ? clean.filter(Self.isListItem) : clean.filter { !$0.isEmpty }
                 guard !kept.isEmpty else { return nil }
                 result += kept.joined(separator: ",")
             }
@@ -146,13 +148,13 @@ public struct HeaderTemplate: Sendable, Equatable {
         !item.isEmpty && !item.contains(",") && item.first?.isWhitespace == false && item.last?.isWhitespace == false
     }
 
-    static func withoutControls(_ value: String) -> String {
-        guard value.unicodeScalars.contains(where: isControl) else { return value }
-        return String(String.UnicodeScalarView(value.unicodeScalars.filter { !isControl($0) }))
-    }
-
-    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || scalar.value == 0x7f
+    /// Control characters (C0, DEL, C1), line and paragraph separators, and invisible format
+    /// characters (zero-width spaces, BOM, bidi overrides): none belongs in a header value.
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator, .format: true
+        default: false
+        }
     }
 }
 

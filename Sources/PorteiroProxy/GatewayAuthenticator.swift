@@ -231,6 +231,8 @@ extension SignedInUser {
     }
 }
 
+/// A value from the IdP as a header may carry it: as it is, or empty when it holds a control,
+/// separator or invisible character — never cleaned into another name (`e\u{0}ve` is not `eve`).
 private func headerSafe(_ value: String) -> String {
-    String(value.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f })
+    value.unicodeScalars.contains(where: HeaderTemplate.isControl) ? "" : value
 }

@@ -145,7 +145,11 @@ extension GatewayHandler {
             for cookie in user.setCookies { page.headers.add(name: "Set-Cookie", value: cookie) }
             return page
         }
-        var headers: HTTPHeaders = ["X-Auth-Request-User": user.user, "X-Auth-Request-Preferred-Username": user.user, "Cache-Control": "no-store"]
+        var headers: HTTPHeaders = ["Cache-Control": "no-store"]
+        if !user.user.isEmpty {
+            headers.add(name: "X-Auth-Request-User", value: user.user)
+            headers.add(name: "X-Auth-Request-Preferred-Username", value: user.user)
+        }
         if !user.email.isEmpty { headers.add(name: "X-Auth-Request-Email", value: user.email) }
         if !user.groups.isEmpty { headers.add(name: "X-Auth-Request-Groups", value: user.groups.joined(separator: ",")) }
         // Only the front proxy may read the token: a page's script calling `/oauth2/auth` itself

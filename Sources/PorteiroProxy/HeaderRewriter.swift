@@ -207,13 +207,15 @@ public struct HeaderRewriter: Sendable {
     /// The access token replaces whatever `Authorization` the client sent: the app must only ever
     /// see the token Porteiro vouches for.
     static func addIdentity(_ identity: SignedInUser, route: Route, to headers: inout HTTPHeaders) {
-        if route.passAccessToken {
+        if route.passAccessToken, !identity.accessToken.isEmpty {
             headers.replaceOrAdd(name: "Authorization", value: "Bearer \(identity.accessToken)")
         }
         if route.passIdentityHeaders {
             let names = route.identityHeaders
-            headers.add(name: names.user, value: identity.user)
-            headers.add(name: names.preferredUsername, value: identity.user)
+            if !identity.user.isEmpty {
+                headers.add(name: names.user, value: identity.user)
+                headers.add(name: names.preferredUsername, value: identity.user)
+            }
             if !identity.email.isEmpty { headers.add(name: names.email, value: identity.email) }
             if !identity.groups.isEmpty { headers.add(name: names.groups, value: identity.groups.joined(separator: ",")) }
         }

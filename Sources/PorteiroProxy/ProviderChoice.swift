@@ -8,7 +8,11 @@ enum ProviderChoice {
     static func forEndpoint(_ target: RequestTarget, host: String?, settings: GatewaySettings) -> Int? {
         guard settings.providerNames.count > 1 else { return 0 }
         let query = FormEncoding.decode(target.query.dropFirst())
-        if let name = query["provider"] { return settings.providerNames.firstIndex(of: name) }
+        if let name = query["provider"] {
+            // Given twice, one reader would take the first and another the last: refused.
+            let given = target.query.dropFirst().split(separator: "&").filter { FormEncoding.decode($0)["provider"] != nil }.count
+            return given == 1 ? settings.providerNames.firstIndex(of: name) : nil
+        }
         if let returnTo = query["rd"], case .success(let destination) = RequestTarget.parse(returnTo),
            case .route(let route) = settings.routes.lookup(host: destination.authority ?? host, target: destination) {
             return route.provider

@@ -69,12 +69,18 @@ import Testing
         (TokenResponse(accessToken: "ok.token", expiresIn: -5), false),
     ])
     func onlyAnUnexpiredPrintableAccessTokenIsUsed(tokens: TokenResponse, usable: Bool) {
-        let result = CookieAuthenticator.issued(tokens, now: Self.now)
+        let result = CookieAuthenticator.issued(tokens, for: "session-token", now: Self.now)
         if case .success = result { #expect(usable) } else { #expect(!usable) }
         var refreshToken = TokenResponse(accessToken: "ok.token", expiresIn: 300)
         refreshToken.issuedTokenType = "urn:ietf:params:oauth:token-type:refresh_token"
-        guard case .failure = CookieAuthenticator.issued(refreshToken, now: Self.now) else {
+        guard case .failure = CookieAuthenticator.issued(refreshToken, for: "session-token", now: Self.now) else {
             Issue.record("a refresh token is not what the app gets")
+            return
+        }
+        guard case .failure = CookieAuthenticator.issued(TokenResponse(accessToken: "session-token", expiresIn: 300), for: "session-token", now: Self.now),
+              case .failure = CookieAuthenticator.issued(TokenResponse(accessToken: String(repeating: "a", count: 16 * 1024 + 1)), for: "s", now: Self.now)
+        else {
+            Issue.record("the session's own token handed back, or one over 16 KiB, is a refusal (red team 6 L1, L4)")
             return
         }
     }

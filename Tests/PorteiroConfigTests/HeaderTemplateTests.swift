@@ -24,6 +24,7 @@ import Testing
         case .claim("org.units"): ["a", "b,c", " d", "e"]
         case .claim("bio"): ["line one\r\nX-Evil: 1\u{7f}\u{0}"]
         case .claim("huge"): [String(repeating: "x", count: HeaderTemplate.maxValueBytes + 1)]
+        case .claim("mixed"): ["ok", "e\u{0}ve", "fine"]
         case .claim: nil
         case .accessToken: ["at"]
         case .idToken: nil
@@ -69,7 +70,11 @@ import Testing
     }
 
     @Test func hostileValuesAreCleanedOrLeftOut() throws {
-        #expect(try template("{claims.bio}").render(maria) == "line oneX-Evil: 1", "no CR, LF, NUL or DEL")
+        #expect(try template("{claims.bio}").render(maria) == nil, "CR, LF, NUL, DEL: not cleaned into another value, left out")
+        for invisible in ["e\u{85}ve", "e\u{2028}ve", "e\u{2029}ve", "e\u{200B}ve", "\u{FEFF}eve", "e\u{202E}ve", "e\u{0}ve"] {
+            #expect(try template("{user}").render { _ in [invisible] } == nil, "C1, separators, zero-width, BOM, bidi: \(invisible.debugDescription)")
+        }
+        #expect(try template("{claims.mixed}").render(maria) == "ok,fine", "list items holding one are dropped")
         #expect(try template("{claims.org.units}").render(maria) == "a,e", "list items a split would misread are dropped")
         #expect(try template("{claims.name}").render(maria) == "Silva, Maria", "one value may hold a comma")
         #expect(try template("{claims.huge}").render(maria) == nil, "too long: left out, not cut")

@@ -78,7 +78,7 @@ import Testing
             head, route: custom, target: try RequestTarget.parse("/x").get(), peer: untrusted, requestID: "r",
             upgrade: nil, identity: user
         ).headers
-        #expect(out["x-remote-user"] == ["mariaX-Evil: 1"], "the client's value is gone; control characters are removed")
+        #expect(out["x-remote-user"] == [], "the client's value is gone; a user with a control character is no name to send")
         #expect(out["authorization"] == ["Bearer tok"], "the access token replaces the client's Authorization")
         #expect(out["x-forwarded-groups"] == ["a"], "a group with a comma, or padded with spaces, could not be told apart")
         #expect(!out.contains(name: "x-forwarded-user"))

@@ -27,6 +27,8 @@ import Testing
         #expect(try Self.choice("/oauth2/start", settings) == 0)
         #expect(try Self.choice("/oauth2/start?provider=nobody", settings) == nil, "refused, never a login at another provider")
         #expect(try Self.choice("/oauth2/start?provider=", settings) == nil)
+        #expect(try Self.choice("/oauth2/start?provider=gov&provider=partners", settings) == nil, "given twice: refused")
+        #expect(try Self.choice("/oauth2/start?provider=gov&provid%65r=partners", settings) == nil, "however it is spelled")
     }
 
     @Test func oneProviderIsAlwaysTheOne() throws {

@@ -72,8 +72,7 @@ def test_hostile_missing_and_oversized_values_never_reach_the_app_as_sent(gatewa
     provider, porteiro = gateway
     ana, _ = log_in(provider, porteiro, "ana", path="/rh/start")
     environ = seen(ana, porteiro, "/rh/x", {"X-Missing": "spoof", "X_Big": "spoof"})
-    assert environ["HTTP_X_BIO"] == "firstX-Evil: 1", "control characters are removed, no header is smuggled"
-    assert "HTTP_X_EVIL" not in environ
+    assert "HTTP_X_BIO" not in environ and "HTTP_X_EVIL" not in environ, "a value with CR/LF/NUL is left out, nothing smuggled"
     assert "HTTP_X_BIG" not in environ, "a value over the limit omits the header, never a cut value"
     assert "HTTP_X_ID_TOKEN" not in environ, "ana's ID token, holding the long claim, is over the limit too"
     assert "HTTP_X_MISSING" not in environ, "a missing claim omits the header, and the client's is gone"
