@@ -25,7 +25,9 @@ enum ClaimsTarget {
         }
         let session = Session(
             id: "i", subject: identity.subject, user: identity.user, email: identity.email, emailVerified: identity.emailVerified,
-            groups: identity.groups, roles: identity.roles, accessToken: "t", idToken: claims.value(at: "id")?.string, sid: identity.sid,
+            groups: identity.groups, roles: identity.roles, accessToken: "t",
+            idToken: claims.value(at: "id")?.string.flatMap { $0.isEmpty ? nil : $0 },  // the codec's absent optional is ""
+            sid: identity.sid.flatMap { $0.isEmpty ? nil : $0 },
             createdAt: 1_800_000_000, expiresAt: 1_800_003_600, claims: kept)
         guard Session(decoding: session.encoded()) == session else { fatalError("a session does not survive its codec") }
         var user = SignedInUser(
