@@ -105,7 +105,23 @@ public struct ProviderClient: Sendable {
             form += [("client_id", provider.clientID), ("client_secret", secret)]
         }
         request.body = .bytes(ByteBuffer(string: FormEncoding.encode(form)))
-        return try decode(TokenResponse.self, from: try await send(request, .token))
+        let body = try await send(request, .token)
+        // An answer that says `error` is a refusal, whatever else it carries (a token beside it
+        // is not one the IdP stands behind).
+        if let said = try? JSONDecoder().decode(OAuthError.self, from: Data(body.readableBytesView)), let error = said.error {
+            throw .refused(status: 200, error: error, description: said.description)
+        }
+        return try decode(TokenResponse.self, from: body)
+    }
+
+    private struct OAuthError: Decodable {
+        var error: String?
+        var description: String?
+
+        enum CodingKeys: String, CodingKey {
+            case error
+            case description = "error_description"
+        }
     }
 
     private func getJSON<T: Decodable>(_ url: String, _ endpoint: IdPEndpoint) async throws(Failure) -> T {

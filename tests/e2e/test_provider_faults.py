@@ -184,6 +184,18 @@ def test_an_access_token_expired_on_arrival_fails_the_login(faulty, value):
     log_in(idp.provider, porteiro)
 
 
+def test_a_token_answer_that_says_error_fails_the_login_whatever_else_it_carries(faulty):
+    """A 200 with `error` beside an `access_token` (red team 6 saw one used for token exchange)
+    is a refusal at every grant: no session from it."""
+    idp, porteiro = faulty
+    idp.faults["/token"] = ("set", "error", "invalid_grant")
+    session, page = attempt_login(idp.provider, porteiro)
+    assert page.status_code == 502 and "could not complete the sign-in" in page.text
+    assert session_cookie(session) == []
+    idp.faults.clear()
+    log_in(idp.provider, porteiro)
+
+
 def test_an_absurd_expires_in_at_refresh_counts_as_absent(faulty):
     idp, porteiro = faulty
     session, echo = log_in(idp.provider, porteiro)
